@@ -1,0 +1,8 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _alert_log_in_tmp(settings, tmp_path):
+    """No test writes alerts into the developer's home folder."""
+    settings.ATOCORE_ALERT_LOG = str(tmp_path / "alerts.log")
+    settings.ATOCORE_ALERT_WEBHOOK = ""
