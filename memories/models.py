@@ -7,7 +7,7 @@ SET NULL would erase provenance silently. The nightly integrity scan reports dri
 
 import uuid
 
-from django.db import models
+from django.db import models, transaction
 from django.utils import timezone
 
 from memories.content import content_hash
@@ -86,9 +86,17 @@ class MemoryQuerySet(models.QuerySet):
     update.alters_data = True
 
     def bulk_create(self, objs, *args, **kwargs):
+        if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
+            raise NotImplementedError("bulk_create of memories with conflict handling is not audited")
+        from observability import audit
+
+        objs = list(objs)
         for obj in objs:
             obj.content_hash = content_hash(obj.content)
-        return super().bulk_create(objs, *args, **kwargs)
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            audit.record_many((obj.pk, None, audit.snapshot(obj)) for obj in created)
+        return created
 
     def bulk_update(self, objs, fields, *args, **kwargs):
         raise NotImplementedError("use the services in memories.services; bulk_update is not audited")
