@@ -13,6 +13,13 @@ from django.utils import timezone
 from memories.content import content_hash
 
 SYSTEM_PROJECT = "atocore"
+CONFIDENCE_DECIMALS = 4
+
+
+def round_confidence(value: float) -> float:
+    """Confidence is kept to 4 decimals: enough for a heuristic, and every database's
+    JSON then prints the same number Python does (SQLite keeps 15 significant digits)."""
+    return round(float(value), CONFIDENCE_DECIMALS)
 
 
 class Project(models.Model):
@@ -79,6 +86,8 @@ class MemoryQuerySet(models.QuerySet):
             if not isinstance(values["content"], str):
                 raise TypeError("Memory.content can only be updated to a literal string")
             values["content_hash"] = content_hash(values["content"])
+        if isinstance(values.get("confidence"), float | int):
+            values["confidence"] = round_confidence(values["confidence"])
         from memories.bulk import audited_update
 
         return audited_update(self, values=values)
@@ -152,6 +161,8 @@ class Memory(models.Model):
 
     def save(self, *args, **kwargs):
         self.content_hash = content_hash(self.content)
+        if isinstance(self.confidence, float | int):
+            self.confidence = round_confidence(self.confidence)
         if not self._state.adding:
             self.updated_at = timezone.now()
         update_fields = kwargs.get("update_fields")

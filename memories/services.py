@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from memories.bulk import audited_update
 from memories.errors import IllegalTransition, InvalidMemoryData
-from memories.models import Memory, MemoryStatus, MemoryType, Project, ProjectState
+from memories.models import Memory, MemoryStatus, MemoryType, Project, ProjectState, round_confidence
 from memories.signals import SERVICE_MARK
 from observability import audit
 
@@ -47,7 +47,7 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
             raise InvalidMemoryData("confidence", "must be a number from 0 to 1")
         if not 0 <= value <= 1:
             raise InvalidMemoryData("confidence", f"{value} is outside 0 to 1")
-        cleaned["confidence"] = float(value)
+        cleaned["confidence"] = round_confidence(value)
     if "project" in cleaned and not Project.objects.filter(name=cleaned["project"]).exists():
         raise InvalidMemoryData("project", f"no project named {cleaned['project']!r}")
     if "source_chunk_id" in cleaned:

@@ -8,13 +8,15 @@ the mutation goes on.
 
 import datetime
 import decimal
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models import Case, CharField, DateTimeField, F, Value, When
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ __all__ = [
     "failure_count",
     "record",
     "record_many",
+    "record_set",
     "snapshot",
     "to_json_value",
 ]
@@ -145,14 +148,55 @@ def record_many(
     return _write(rows) if rows else None
 
 
+_SAVEPOINT = "atocore_audit"
+_COLUMNS = ("memory_id", "action", "actor", "user", "request_id", "before", "after", "note", "timestamp")
+
+
+def _insert_sql(connection, count: int) -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(MemoryAudit._meta.get_field(name).column) for name in _COLUMNS)
+    placeholders = ", ".join(["(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"] * count)
+    return f"INSERT INTO {quote(MemoryAudit._meta.db_table)} ({columns}) VALUES {placeholders}"
+
+
+def _batch_size(connection) -> int:
+    if connection.vendor == "sqlite":  # the library's real limit, not Django's cautious 999
+        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        return max(1, limit // len(_COLUMNS))
+    return 2000
+
+
 def _write(rows: list[MemoryAudit]) -> MemoryAudit | None:
+    """INSERT the rows inside a savepoint of their own; on failure roll back to it, log, count.
+
+    Raw SQL rather than Model.save(): this runs on every mutation, and the ORM's
+    per-save machinery cost more than the INSERT itself. On PostgreSQL the savepoint,
+    the INSERT and the release travel in one round trip.
+    """
+    connection = connections[MemoryAudit.objects.db]
+    fields = [MemoryAudit._meta.get_field(name) for name in _COLUMNS]
+    in_transaction = connection.in_atomic_block
     try:
-        with transaction.atomic():
-            if len(rows) == 1:
-                rows[0].save(force_insert=True)
-            else:
-                MemoryAudit.objects.bulk_create(rows)
+        connection.ensure_connection()
+        size = _batch_size(connection)
+        with connection.cursor() as cursor:
+            for start in range(0, len(rows), size):
+                batch = rows[start : start + size]
+                params = [
+                    f.get_db_prep_save(getattr(row, f.attname), connection) for row in batch for f in fields
+                ]
+                sql = _insert_sql(connection, len(batch))
+                if not in_transaction:
+                    cursor.execute(sql, params)
+                elif connection.vendor == "postgresql":
+                    cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {sql}; RELEASE SAVEPOINT {_SAVEPOINT}", params)
+                else:
+                    cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+                    cursor.execute(sql, params)
+                    cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
     except Exception as exc:  # fail-open: the mutation matters more than its record
+        if in_transaction:
+            _rollback_to_savepoint(connection)
         _count_failure()
         logger.error(
             "audit_write_failed",
@@ -162,3 +206,72 @@ def _write(rows: list[MemoryAudit]) -> MemoryAudit | None:
         )
         return None
     return rows[-1]
+
+
+def _rollback_to_savepoint(connection) -> None:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+            cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+    except Exception as exc:  # the savepoint may never have been made; the caller's block decides
+        logger.error("audit_savepoint_rollback_failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def _action_expression(patch: Mapping[str, Any]):
+    """The per-row action of a set-based change, chosen as action_for() would."""
+    if "status" in patch:
+        moved = _STATUS_ACTIONS.get(patch["status"], AuditAction.UPDATED)
+        return Case(When(status=patch["status"], then=Value(AuditAction.UPDATED)), default=Value(moved))
+    if "reference_count" in patch:
+        return Case(
+            When(reference_count__lt=patch["reference_count"], then=Value(AuditAction.REINFORCED)),
+            default=Value(AuditAction.UPDATED),
+        )
+    return Value(AuditAction.UPDATED)
+
+
+def record_set(
+    queryset,
+    *,
+    patch: Mapping[str, Any],
+    actor: str | None = None,
+    note: str | None = None,
+    user: str | None = None,
+) -> int:
+    """One row per row of ``queryset`` about to get ``patch``: one INSERT ... SELECT. Never raises.
+
+    Called before the UPDATE, in its transaction; the snapshots are built by the
+    database (observability.snapshot_sql), so there is no Python work per row.
+    ``patch`` maps field names to the JSON values (``to_json_value``) they will hold.
+    """
+    from observability.snapshot_sql import JSONSnapshot
+
+    ambient = current()
+    text = CharField()
+    columns = {
+        "memory_id": F("pk"),
+        "action": _action_expression(patch),
+        "actor": Value(actor or ambient.actor, output_field=text),
+        "user": Value((user if user is not None else ambient.user) or "", output_field=text),
+        "request_id": Value(current_request_id(), output_field=text),
+        "before": JSONSnapshot(queryset.model),
+        # Built from the columns with the new values put in: no JSON is parsed again.
+        "after": JSONSnapshot(queryset.model, overrides=dict(patch)),
+        "note": Value(note if note is not None else ambient.note, output_field=text),
+        "timestamp": Value(timezone.now(), output_field=DateTimeField()),
+    }
+    aliases = {f"audit_{name}": expression for name, expression in columns.items()}
+    select = queryset.order_by().annotate(**aliases).values(*aliases)
+    connection = connections[queryset.db]
+    select_sql, params = select.query.get_compiler(queryset.db).as_sql()
+    quote = connection.ops.quote_name
+    target = ", ".join(quote(MemoryAudit._meta.get_field(name).column) for name in columns)
+    sql = f"INSERT INTO {quote(MemoryAudit._meta.db_table)} ({target}) {select_sql}"
+    try:
+        with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+    except Exception as exc:  # fail-open, as in _write()
+        _count_failure()
+        logger.error("audit_write_failed", rows="set", error=f"{type(exc).__name__}: {exc}")
+        return 0

@@ -1,0 +1,3 @@
+from bench.audit import main
+
+main()
