@@ -84,7 +84,7 @@ def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
             if not line.strip():
                 continue
             try:
-                yield number, json.loads(line)
+                yield number, json.loads(line.rstrip("\r\n"))
             except json.JSONDecodeError as exc:
                 yield number, MalformedRecord(f"not JSON: {exc.msg} at column {exc.colno}")
 
@@ -264,38 +264,39 @@ def _stored(keys: list[str]) -> dict[str, tuple[Any, str]]:
     return found
 
 
+def _chain_problem(record: Record, pending: dict[str, Record], stored: dict) -> str | None:
+    """Why the successors of ``record`` cannot end at an active memory, or None if they can."""
+    seen = {record.key}
+    key = record.superseded_by
+    while key in pending and pending[key].status == S.SUPERSEDED:
+        if key in seen:
+            return f"supersession cycle through {key!r}"
+        seen.add(key)
+        key = pending[key].superseded_by
+    if key in stored:
+        status = stored[key][1]
+        return None if status == S.ACTIVE else f"successor {key!r} is stored as {status}, not active"
+    if key not in pending:
+        return f"successor {key!r} is unknown (not stored, not a valid line of this file)"
+    status = pending[key].status
+    return None if status == S.ACTIVE else f"successor {key!r} ends {status}, not active"
+
+
 def _check_successors(records: list[Record], stored: dict, summary: ImportSummary) -> list[Record]:
     """Drop new superseded records whose successor will not be there, active, when needed.
 
-    Following the chain of successors from a record must reach a memory that is stored
-    and active, or one imported now that ends active; a successor that is superseded too
-    is fine (the chain is ordered later), an unknown key or a cycle is not.
+    Following the successors from a record must reach a memory that is stored and
+    active, or imported now and ending active; successors that are superseded too are
+    fine (the chain is ordered later).
     """
     pending = {r.key: r for r in records if r.key not in stored}
-    verdict: dict[str, bool] = {}
-    for record in records:
-        if record.key in stored or record.status != S.SUPERSEDED:
-            continue
-        trail, key = [], record.key
-        while key not in verdict:
-            current = pending.get(key)
-            if key in stored or current is None or current.status != S.SUPERSEDED or key in trail:
-                fine = (
-                    stored[key][1] == S.ACTIVE
-                    if key in stored
-                    else bool(current and current.status == S.ACTIVE)
-                )
-                verdict[key] = fine and key not in trail
-                break
-            trail.append(key)
-            key = current.superseded_by
-        verdict.update(dict.fromkeys(trail, verdict[key] if key not in trail else False))
     kept = []
     for record in records:
-        if record.key not in stored and record.status == S.SUPERSEDED and not verdict[record.key]:
-            summary.skip(
-                record.line, f"successor {record.superseded_by!r} is unknown, in a cycle or not active"
-            )
+        problem = None
+        if record.key in pending and record.status == S.SUPERSEDED:
+            problem = _chain_problem(record, pending, stored)
+        if problem:
+            summary.skip(record.line, f"cannot be superseded by {record.superseded_by!r}: {problem}")
             continue
         kept.append(record)
     return kept
@@ -349,18 +350,24 @@ def _supersession_order(records: list[Record]) -> list[Record]:
 
 
 def import_memories(path: Path | str, *, note: str | None = None) -> ImportSummary:
-    """Replay each new record of a JSON Lines file through the services; one transaction each."""
+    """Replay each new record of a JSON Lines file through the services; one transaction each.
+
+    Superseded records are created last, successors before predecessors, so a record
+    whose successor failed is skipped whole; their supersessions then run in chain order.
+    """
     path = Path(path)
     summary = ImportSummary()
     records = _validate(path, summary)
-    stored = _stored([r.key for r in records])
+    stored = _stored(sorted({r.key for r in records} | {r.superseded_by for r in records if r.superseded_by}))
     records = _check_successors(records, stored, summary)
     summary.already_present = sum(1 for r in records if r.key in stored)
-    resolver = SourceResolver({r.source["document"] for r in records if r.source and r.key not in stored})
+    new = [r for r in records if r.key not in stored]
+    superseded = _supersession_order([r for r in new if r.status == S.SUPERSEDED])
+    resolver = SourceResolver({r.source["document"] for r in new if r.source})
     ids = {key: pk for key, (pk, _) in stored.items()}
-    superseded = []
-    for record in records:
-        if record.key in stored:
+    for record in [r for r in new if r.status != S.SUPERSEDED] + superseded[::-1]:
+        if record.superseded_by and record.superseded_by not in ids:
+            summary.skip(record.line, f"not imported: successor {record.superseded_by!r} was not imported")
             continue
         chunk_id = resolver.chunk_id(record.source)
         try:
@@ -372,16 +379,16 @@ def import_memories(path: Path | str, *, note: str | None = None) -> ImportSumma
         ids[record.key] = memory.pk
         summary.imported += 1
         summary.unresolved_sources += int(record.source is not None and chunk_id is None)
-        if record.status == S.SUPERSEDED:
-            superseded.append(record)
-    for record in _supersession_order(superseded):
-        try:
-            services.supersede_memory(
-                ids[record.key],
-                by=ids[record.superseded_by],
-                actor=ACTOR,
-                note=note or f"import {record.key}",
-            )
-        except (DomainError, KeyError, Memory.DoesNotExist) as exc:
-            summary.errors.append(LineError(record.line, f"imported but not superseded: {exc!r}"))
+    for record in superseded:
+        if record.key in ids:
+            _supersede(record, ids, note=note, summary=summary)
     return summary
+
+
+def _supersede(record: Record, ids: dict, *, note: str | None, summary: ImportSummary) -> None:
+    try:
+        services.supersede_memory(
+            ids[record.key], by=ids[record.superseded_by], actor=ACTOR, note=note or f"import {record.key}"
+        )
+    except (DomainError, Memory.DoesNotExist) as exc:  # only if the store changed under the import
+        summary.errors.append(LineError(record.line, f"imported but not superseded: {exc}"))

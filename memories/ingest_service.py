@@ -117,7 +117,7 @@ def _store_document(existing, *, path, title, digest, project, chunks, summary: 
                 title=title[:500], content_hash=digest, project=project, updated_at=now
             )
             old_ordinals = dict(
-                SourceChunk.objects.filter(document_id=document.pk).values_list("id", "ordinal")
+                SourceChunk.objects.filter(document_id=document.pk).order_by().values_list("id", "ordinal")
             )
             summary.documents_changed += 1
         new = {chunk.id: chunk for chunk in chunks}

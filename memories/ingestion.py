@@ -119,13 +119,20 @@ def _split_rst_header(lines: list[str]) -> tuple[dict[str, str], list[str], list
 
 
 def _is_rst_title(lines: list[str], index: int) -> bool:
-    """``lines[index]`` is a title: unindented text underlined by one repeated punctuation mark."""
+    """``lines[index]`` is a title: text underlined by one repeated punctuation mark.
+
+    An underline is at least as long as the title; the title is unindented unless it
+    has an overline too (the same adornment on the line before).
+    """
     if index + 1 >= len(lines):
         return False
     title, underline = lines[index], lines[index + 1]
-    if not title.strip() or title[0].isspace() or _RST_ADORNMENT.match(title):
+    if not title.strip() or _RST_ADORNMENT.match(title) or not _RST_ADORNMENT.match(underline):
         return False
-    return bool(_RST_ADORNMENT.match(underline)) and len(underline.rstrip()) >= len(title.rstrip())
+    overlined = index > 0 and lines[index - 1] == underline
+    if title[0].isspace() and not overlined:
+        return False
+    return len(underline.rstrip()) >= len(title.strip() if overlined else title.rstrip())
 
 
 def parse_rst(text: str, *, fallback_title: str = "") -> ParsedDocument:
