@@ -59,42 +59,50 @@ def ingest_path(
 ) -> IngestSummary:
     """Bring the store in line with the documents under ``root``; one transaction per document.
 
-    Documents gone from a folder are removed only among those of the same ``project``
-    (no project: those ingested without one), so folders ingested for different projects
-    do not remove each other's documents. Raises FileNotFoundError for a missing ``root``.
+    ``root`` is a folder (paths are relative to it) or one file (its path is its name,
+    and nothing else is removed). Documents gone from a folder are removed only among
+    those of the same ``project`` (no project: those ingested without one), so folders
+    ingested for different projects do not remove each other's documents. Raises
+    FileNotFoundError for a missing ``root``, NoDocuments for one without documents.
     """
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(errno.ENOENT, "no such file or folder", str(root))
-    base = root.parent if root.is_file() else root
-    project = project or ""
-    max_chars = settings.ATOCORE_CHUNK_MAX_CHARS
-    summary = IngestSummary()
-    known = {doc.path: doc for doc in SourceDocument.objects.only("id", "path", "content_hash", "project")}
     files = find_documents(root)
     if not files:
         # An empty or mistaken folder would otherwise remove every document of the project.
         raise NoDocuments(f"no documents ({', '.join(sorted(ingestion.SUFFIXES))}) under {root}")
-    seen = set()
+    base = root.parent if root.is_file() else root
+    project = project or ""
+    summary = IngestSummary()
+    known = {doc.path: doc for doc in SourceDocument.objects.only("id", "path", "content_hash", "project")}
     for done, file in enumerate(files, start=1):
         path = file.relative_to(base).as_posix()
-        seen.add(path)
-        text, digest = ingestion.read_text(file)
-        existing = known.get(path)
-        if existing is not None and existing.content_hash == digest and existing.project == project:
-            summary.documents_unchanged += 1
-        else:
-            document = ingestion.parse(path, text)
-            chunks = ingestion.chunk_document(path, document, max_chars=max_chars)
-            _store_document(existing, path=path, title=document.title, digest=digest, project=project,
-                            chunks=chunks, summary=summary)  # fmt: skip
+        _ingest_file(file, path=path, existing=known.pop(path, None), project=project, summary=summary)
         if progress is not None:
             progress(done, len(files), path)
     if root.is_dir():
-        gone = [doc.id for doc in known.values() if doc.path not in seen and doc.project == project]
-        _remove_documents(gone, summary)
+        _remove_documents([doc.id for doc in known.values() if doc.project == project], summary)
     logger.info("ingest_finished", root=str(root), project=project, summary=vars(summary))
     return summary
+
+
+def _ingest_file(file: Path, *, path: str, existing, project: str, summary: IngestSummary) -> None:
+    text, digest = ingestion.read_text(file)
+    if existing is not None and existing.content_hash == digest and existing.project == project:
+        summary.documents_unchanged += 1
+        return
+    document = ingestion.parse(path, text)
+    chunks = ingestion.chunk_document(path, document, max_chars=settings.ATOCORE_CHUNK_MAX_CHARS)
+    _store_document(
+        existing,
+        path=path,
+        title=document.title,
+        digest=digest,
+        project=project,
+        chunks=chunks,
+        summary=summary,
+    )
 
 
 def _store_document(existing, *, path, title, digest, project, chunks, summary: IngestSummary) -> None:

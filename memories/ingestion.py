@@ -43,9 +43,14 @@ class Chunk:
 
 
 def read_text(path: Path) -> tuple[str, str]:
-    """The file's text (UTF-8, undecodable bytes replaced) and the SHA-256 of its bytes."""
+    """The file's text and the SHA-256 of its bytes.
+
+    UTF-8 with a byte order mark dropped; undecodable bytes and NUL characters (which
+    PostgreSQL text cannot hold) become U+FFFD.
+    """
     data = path.read_bytes()
-    return data.decode("utf-8", errors="replace"), hashlib.sha256(data).hexdigest()
+    text = data.decode("utf-8-sig", errors="replace").replace("\x00", "\ufffd")
+    return text, hashlib.sha256(data).hexdigest()
 
 
 def is_document(path: Path) -> bool:

@@ -131,6 +131,17 @@ def test_plain_text_is_one_section_of_paragraphs_titled_by_the_file_name():
     ]
 
 
+def test_a_file_is_read_without_its_byte_order_mark_and_with_nul_and_bad_bytes_replaced(tmp_path):
+    path = tmp_path / "a.rst"
+    path.write_bytes(b"\xef\xbb\xbfTitle: Marked\n\nNUL \x00 and \xff here.\n")
+
+    text, digest = ingestion.read_text(path)
+
+    assert text == "Title: Marked\n\nNUL \ufffd and \ufffd here.\n"
+    assert ingestion.parse("a.rst", text).title == "Marked"
+    assert len(digest) == 64
+
+
 # -- chunking -----------------------------------------------------------------------
 
 

@@ -48,7 +48,10 @@ class _ProgressBar:
             self._bar = tqdm(total=total, unit="doc", file=sys.stderr)
         self._bar.set_postfix_str(path, refresh=False)
         self._bar.update(1)
+        if done == total:
+            self.close()
 
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
+            self._bar = None
