@@ -32,12 +32,14 @@ S = MemoryStatus
 
 def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     cleaned = dict(fields)
+    for name in ("content", "project", "source_chunk_id"):
+        # PostgreSQL text cannot hold NUL (a DataError there); SQLite would store it.
+        if isinstance(cleaned.get(name), str) and "\x00" in cleaned[name]:
+            raise InvalidMemoryData(name, "must not contain NUL characters")
     if "content" in cleaned:
         content = cleaned["content"]
         if not isinstance(content, str) or not content.strip():
             raise InvalidMemoryData("content", "must be non-empty text")
-        if "\x00" in content:  # PostgreSQL text cannot hold NUL; SQLite would store it
-            raise InvalidMemoryData("content", "must not contain NUL characters")
         limit = settings.ATOCORE_MAX_CONTENT_CHARS
         if len(content) > limit:
             raise InvalidMemoryData("content", f"is {len(content)} characters; the limit is {limit}")
@@ -50,17 +52,11 @@ def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
         if not 0 <= value <= 1:
             raise InvalidMemoryData("confidence", f"{value} is outside 0 to 1")
         cleaned["confidence"] = float(value)
-    if "project" in cleaned and (
-        not isinstance(cleaned["project"], str)
-        or "\x00" in cleaned["project"]
-        or not Project.objects.filter(name=cleaned["project"]).exists()
-    ):
+    if "project" in cleaned and not Project.objects.filter(name=cleaned["project"]).exists():
         raise InvalidMemoryData("project", f"no project named {cleaned['project']!r}")
     if "source_chunk_id" in cleaned:
         chunk_id = cleaned["source_chunk_id"]
-        if chunk_id is not None and (
-            not isinstance(chunk_id, str) or len(chunk_id) > 64 or "\x00" in chunk_id
-        ):
+        if chunk_id is not None and (not isinstance(chunk_id, str) or len(chunk_id) > 64):
             raise InvalidMemoryData("source_chunk_id", "must be a chunk id (at most 64 characters)")
     return cleaned
 
