@@ -32,6 +32,10 @@ S = MemoryStatus
 
 def _clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     cleaned = dict(fields)
+    for name in ("content", "project", "source_chunk_id"):
+        # PostgreSQL text cannot hold NUL (a DataError there); SQLite would store it.
+        if isinstance(cleaned.get(name), str) and "\x00" in cleaned[name]:
+            raise InvalidMemoryData(name, "must not contain NUL characters")
     if "content" in cleaned:
         content = cleaned["content"]
         if not isinstance(content, str) or not content.strip():

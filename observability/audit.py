@@ -48,6 +48,18 @@ _failures_lock = threading.Lock()
 _failures = 0
 
 
+def use_sqlite_variable_limit(sender, connection, **kwargs) -> None:
+    """Let bulk inserts on SQLite use the real parameter limit, not Django 5.2's assumed 999.
+
+    Otherwise ``bulk_create`` splits audit rows into INSERTs of 111 and the queries of a
+    bulk update grow with its rows. A backport of Django 6.0 (ticket #36143).
+    """
+    if connection.vendor == "sqlite":
+        connection.features.max_query_params = connection.connection.getlimit(
+            sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER
+        )
+
+
 def failure_count() -> int:
     """Audit writes that failed in this process since it started."""
     return _failures

@@ -29,6 +29,11 @@ class AppendOnlyQuerySet(models.QuerySet):
     def bulk_update(self, *args, **kwargs):
         raise AppendOnlyError("audit rows cannot be updated")
 
+    def bulk_create(self, objs, batch_size=None, ignore_conflicts=False, update_conflicts=False, **kwargs):
+        if update_conflicts:  # ON CONFLICT DO UPDATE would rewrite existing rows
+            raise AppendOnlyError("audit rows cannot be updated")
+        return super().bulk_create(objs, batch_size=batch_size, ignore_conflicts=ignore_conflicts, **kwargs)
+
     update.alters_data = delete.alters_data = bulk_update.alters_data = True
 
 
@@ -62,6 +67,8 @@ class MemoryAudit(models.Model):
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise AppendOnlyError("audit rows cannot be updated")
+        # Always an INSERT: a new instance carrying an existing pk must not UPDATE that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):
