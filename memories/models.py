@@ -7,7 +7,7 @@ SET NULL would erase provenance silently. The nightly integrity scan reports dri
 
 import uuid
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.utils import timezone
 
 from memories.content import content_hash
@@ -169,7 +169,12 @@ class Memory(models.Model):
         if update_fields is not None:
             extra = {"updated_at"} | ({"content_hash"} if "content" in update_fields else set())
             kwargs["update_fields"] = {*update_fields, *extra}
-        super().save(*args, **kwargs)
+        # One transaction for the row and the safety net's audit row (signals run outside
+        # Django's own save transaction); inside a service this is free (no savepoint).
+        with transaction.atomic(
+            using=kwargs.get("using") or router.db_for_write(type(self), instance=self), savepoint=False
+        ):
+            super().save(*args, **kwargs)
 
 
 class ProjectState(models.Model):

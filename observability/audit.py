@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import structlog
+from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
 from django.db.models import Case, CharField, DateTimeField, F, Value, When
 from django.db.models.expressions import Combinable
@@ -172,10 +173,8 @@ def _insert_sql(connection, count: int) -> str:
 
 
 def _batch_size(connection) -> int:
-    if connection.vendor == "sqlite":  # the library's real limit, not Django's cautious 999
-        limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        return max(1, limit // len(_COLUMNS))
-    return 2000
+    limit = connection.features.max_query_params  # SQLite's real limit: use_sqlite_variable_limit
+    return max(1, limit // len(_COLUMNS)) if limit else 2000
 
 
 def _write(rows: list[MemoryAudit]) -> MemoryAudit | None:
@@ -275,7 +274,10 @@ def record_set(
     aliases = {f"audit_{name}": expression for name, expression in columns.items()}
     select = queryset.order_by().annotate(**aliases).values(*aliases)
     connection = connections[queryset.db]
-    select_sql, params = select.query.get_compiler(queryset.db).as_sql()
+    try:
+        select_sql, params = select.query.get_compiler(queryset.db).as_sql()
+    except EmptyResultSet:  # e.g. pk__in=[]: nothing to record
+        return 0
     quote = connection.ops.quote_name
     target = ", ".join(quote(MemoryAudit._meta.get_field(name).column) for name in columns)
     sql = f"INSERT INTO {quote(MemoryAudit._meta.db_table)} ({target}) {select_sql}"

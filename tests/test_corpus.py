@@ -30,8 +30,13 @@ IMPORT_AUDIT_ROWS = 5034 + 1311 + 342 + 120 + 2 * 58 + 2 * 16
 # the 6 of them reinforced 3 or more times are auto-promoted.
 EXPIRED = 4466
 AUTO_PROMOTED = 6
-AFTER_NIGHTLY = {"candidate": 4498 - EXPIRED - AUTO_PROMOTED, "active": 342 + AUTO_PROMOTED,
-                 "rejected": 120 + EXPIRED, "invalid": 58, "superseded": 16}
+AFTER_NIGHTLY = {
+    "candidate": 4498 - EXPIRED - AUTO_PROMOTED,
+    "active": 342 + AUTO_PROMOTED,
+    "rejected": 120 + EXPIRED,
+    "invalid": 58,
+    "superseded": 16,
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +67,12 @@ def test_the_main_job_on_the_real_corpus(corpus):
 
     call_command("ingest", str(corpus / "peps-2022"), stdout=StringIO(), stderr=StringIO())
     call_command(
-        "import_memories", str(corpus / "memories.jsonl"), "--projects", str(corpus / "projects.jsonl"),
-        stdout=StringIO(), stderr=StringIO(),
+        "import_memories",
+        str(corpus / "memories.jsonl"),
+        "--projects",
+        str(corpus / "projects.jsonl"),
+        stdout=StringIO(),
+        stderr=StringIO(),
     )
     assert _statuses() == IMPORTED_STATUSES
     assert MemoryAudit.objects.count() == IMPORT_AUDIT_ROWS
@@ -75,7 +84,9 @@ def test_the_main_job_on_the_real_corpus(corpus):
     call_command("nightly", stdout=StringIO(), stderr=StringIO())
     assert _statuses() == AFTER_NIGHTLY
     assert MemoryAudit.objects.filter(actor="candidate-expiry", action="rejected").count() == EXPIRED
-    assert MemoryAudit.objects.filter(actor="phase10-auto-promote", action="promoted").count() == AUTO_PROMOTED
+    assert (
+        MemoryAudit.objects.filter(actor="phase10-auto-promote", action="promoted").count() == AUTO_PROMOTED
+    )
     assert MemoryAudit.objects.count() == IMPORT_AUDIT_ROWS + EXPIRED + AUTO_PROMOTED
 
     call_command("ingest", str(corpus / "peps-2026"), stdout=StringIO(), stderr=StringIO())

@@ -519,8 +519,9 @@ def test_expiry_takes_an_explicit_age_over_the_setting():
     assert _status(memory) == "rejected"
 
 
-# SAVEPOINT, SELECT ... FOR UPDATE, UPDATE, SELECT, SAVEPOINT, INSERT audit, RELEASE, RELEASE
-BULK_MOVE_QUERIES = 8
+# SQLite (writers serialised, so the filter is stable): SAVEPOINT, [SAVEPOINT, INSERT ... SELECT
+# audit, RELEASE], UPDATE, RELEASE. PostgreSQL also locks and pins the ids first: + SELECT ... FOR UPDATE.
+BULK_MOVE_QUERIES = {"sqlite": 6, "postgresql": 7}[connection.vendor]
 
 
 @pytest.mark.parametrize("rows", [10, 300])
