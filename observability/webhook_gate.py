@@ -6,7 +6,7 @@ Should the database fail, a process-local gate takes over, so that a storm is st
 held back while the database is down.
 
 Gate value: ``{"fingerprint": <url hash>, "rate_limited_until": <epoch> | None,
-"disabled": {...} | None, "keys": {<dedup key>: {"posted": <epoch>, "suppressed": n,
+"backoff_until": <epoch> | None, "disabled": {...} | None, "keys": {<dedup key>: {"posted": <epoch>, "suppressed": n,
 "seen": <epoch>}}}``.
 """
 
@@ -27,6 +27,10 @@ from observability.webhook_delivery import Delivery
 GATE_KEY = ("alert_webhook", "gate")
 HEALTH_KEY = (sink_health.CATEGORY, "webhook")
 KEYS_MAX = 200
+# After a send that timed out or failed (connection, 5xx), no posts for this long (or
+# for the cooldown, if shorter): a dead hook costs one deadline per backoff, not per alert.
+FAILURE_BACKOFF = 30.0
+RELEASED_ON = frozenset({"rate_limited", "timeout", "connection", "server_error", "error"})
 NAME = "webhook"
 
 logger = structlog.get_logger("observability.alerts")
@@ -37,7 +41,7 @@ _local_lock = threading.Lock()
 @dataclass(frozen=True)
 class Decision:
     send: bool
-    status: str = ""  # when not sending: suppressed, rate_limited or disabled
+    status: str = ""  # when not sending: suppressed, rate_limited, backoff or disabled
     suppressed: int = 0  # repeats of this key held back since its last post
     detail: str = ""
 
@@ -45,7 +49,7 @@ class Decision:
 def decide(gate: dict, *, fingerprint: str, key: str, now: float, cooldown: float) -> Decision:
     """Whether to post an alert with dedup ``key`` now; updates ``gate`` (pure otherwise)."""
     if gate.get("fingerprint") != fingerprint:  # a new URL starts with a clean slate
-        gate.update(fingerprint=fingerprint, rate_limited_until=None, disabled=None)
+        gate.update(fingerprint=fingerprint, rate_limited_until=None, backoff_until=None, disabled=None)
     keys = gate.setdefault("keys", {})
     entry = keys.get(key) if isinstance(keys.get(key), dict) else {"posted": None, "suppressed": 0}
     entry["seen"] = now
@@ -60,6 +64,10 @@ def decide(gate: dict, *, fingerprint: str, key: str, now: float, cooldown: floa
         hold = Decision(
             False, "rate_limited", detail=f"rate limited for {gate['rate_limited_until'] - now:.1f} s"
         )
+    elif (gate.get("backoff_until") or 0) > now:
+        hold = Decision(
+            False, "backoff", detail=f"the last send failed; next try in {gate['backoff_until'] - now:.1f} s"
+        )
     elif entry.get("posted") is not None and now - entry["posted"] < cooldown:
         hold = Decision(False, "suppressed", detail=f"posted {now - entry['posted']:.0f} s ago")
     if hold is not None:
@@ -71,16 +79,38 @@ def decide(gate: dict, *, fingerprint: str, key: str, now: float, cooldown: floa
     return Decision(True, suppressed=suppressed)
 
 
-def after_delivery(gate: dict, *, fingerprint: str, delivery: Delivery, now: float, url: str) -> None:
-    """Remember a 429 until its Retry-After and a gone hook until the URL changes."""
+def after_delivery(
+    gate: dict,
+    *,
+    fingerprint: str,
+    delivery: Delivery,
+    now: float,
+    url: str,
+    key: str = "",
+    carried: int = 0,
+    cooldown: float = 0.0,
+) -> None:
+    """Remember a 429 until its Retry-After, a failure for the backoff, a gone hook until
+    the URL changes. An alert that did not get through is counted as held back, so the
+    next post of its key reports it, and that post is not held for the cooldown."""
     if gate.get("fingerprint") != fingerprint:
-        gate.update(fingerprint=fingerprint, rate_limited_until=None, disabled=None)
+        gate.update(fingerprint=fingerprint, rate_limited_until=None, backoff_until=None, disabled=None)
+    if delivery.outcome == "sent":
+        gate.update(rate_limited_until=None, backoff_until=None)
+        return
     if delivery.outcome == "rate_limited":
         gate["rate_limited_until"] = now + (delivery.retry_after or 0.0)
-    elif delivery.outcome == "sent":
-        gate["rate_limited_until"] = None
+    elif delivery.outcome in RELEASED_ON:
+        gate["backoff_until"] = now + min(FAILURE_BACKOFF, cooldown)
     if delivery.gone:
         gate["disabled"] = {"status": delivery.status, "since": _iso(now), "url": url}
+    if key and (delivery.gone or delivery.outcome in RELEASED_ON):
+        entry = gate.setdefault("keys", {}).get(key) or {}
+        gate["keys"][key] = {
+            "posted": None,
+            "suppressed": carried + 1 + int(entry.get("suppressed") or 0),
+            "seen": now,
+        }
 
 
 def _prune(keys: dict, *, now: float, cooldown: float) -> None:
@@ -99,6 +129,9 @@ def view(gate: dict, url: str) -> dict:
     return {
         "url": url,
         "rate_limited_until": _iso(until) if until and until > time.time() else None,
+        "backoff_until": _iso(gate["backoff_until"])
+        if (gate.get("backoff_until") or 0) > time.time()
+        else None,
         "disabled": gate.get("disabled"),
     }
 
@@ -129,13 +162,24 @@ def claim(*, fingerprint: str, key: str, cooldown: float, url: str) -> Decision:
             return decide(_local_gate, fingerprint=fingerprint, key=key, now=now, cooldown=cooldown)
 
 
-def settle(*, fingerprint: str, delivery: Delivery, outcome: SinkOutcome, url: str) -> None:
+def settle(
+    *,
+    fingerprint: str,
+    delivery: Delivery,
+    outcome: SinkOutcome,
+    url: str,
+    key: str,
+    carried: int,
+    cooldown: float,
+) -> None:
     """Record a delivery in the gate and the webhook's health row."""
     now = time.time()
+    known = {"fingerprint": fingerprint, "delivery": delivery, "now": now, "url": url}
+    about_key = {"key": key, "carried": carried, "cooldown": cooldown}
 
     def change(current):
         gate = copy.deepcopy(current[GATE_KEY]) if isinstance(current[GATE_KEY], dict) else {}
-        after_delivery(gate, fingerprint=fingerprint, delivery=delivery, now=now, url=url)
+        after_delivery(gate, **known, **about_key)
         health = sink_health.apply(current[HEALTH_KEY], NAME, outcome, now=_dt(now))
         return {GATE_KEY: gate, HEALTH_KEY: {**health, **view(gate, url)}}
 
@@ -146,7 +190,7 @@ def settle(*, fingerprint: str, delivery: Delivery, outcome: SinkOutcome, url: s
     # The local gate always learns about 429s and gone hooks: it is what the next
     # claim falls back to if the database fails then.
     with _local_lock:
-        after_delivery(_local_gate, fingerprint=fingerprint, delivery=delivery, now=now, url=url)
+        after_delivery(_local_gate, **known, cooldown=cooldown)
 
 
 def reset_local() -> None:

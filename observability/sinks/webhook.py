@@ -117,7 +117,15 @@ def _deliver(config: WebhookConfig, record: AlertRecord, scrub: Redactor) -> Sin
             seconds=delivery.seconds,
             error=detail,
         )
-    webhook_gate.settle(fingerprint=fingerprint, delivery=delivery, outcome=outcome, url=shown)
+    webhook_gate.settle(
+        fingerprint=fingerprint,
+        delivery=delivery,
+        outcome=outcome,
+        url=shown,
+        key=record.dedup_key,
+        carried=decision.suppressed,
+        cooldown=config.cooldown,
+    )
     return outcome
 
 
