@@ -83,7 +83,10 @@ def build_record(severity: Any, title: Any, message: Any, context: Any, *, scrub
     data = to_jsonable(
         context if isinstance(context, Mapping) or context is None else {"value": context}, scrub=scrub
     )
-    data = cap(data if isinstance(data, dict) else {}, max_chars=CONTEXT_MAX_CHARS)
+    data = cap(
+        data if isinstance(data, dict) else {} if data is None else {"value": data},
+        max_chars=CONTEXT_MAX_CHARS,
+    )
     return AlertRecord(
         alert_id=str(uuid.uuid4()),
         timestamp=datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds"),

@@ -482,3 +482,23 @@ def test_the_log_file_is_not_world_writable(settings):
 
     mode = os.stat(settings.ATOCORE_ALERT_LOG).st_mode
     assert not mode & 0o002
+
+
+def test_a_failing_structlog_sink_does_not_stop_the_others(monkeypatch, settings):
+    from observability.sinks import structlog as structlog_sink
+
+    def broken(record, result):
+        raise RuntimeError("logging is broken")
+
+    monkeypatch.setattr(structlog_sink, "send", broken)
+
+    result = emit_alert("warning", "t", "m")
+
+    assert result.sinks == {
+        "structlog": "failed",
+        "log_file": "ok",
+        "state": "ok",
+        "webhook": "not_configured",
+    }
+    assert result.errors == {"structlog": "RuntimeError: logging is broken"}
+    assert AlertEvent.objects.get().sink_errors == {"structlog": "RuntimeError: logging is broken"}

@@ -498,3 +498,38 @@ def test_a_dead_hook_costs_one_deadline_per_backoff_not_per_alert(settings, hung
     assert time.monotonic() - start < DEADLINE + 1.0
     assert [r.sinks["webhook"] for r in results] == ["timeout"] + ["backoff"] * 4
     assert hung_server.connections == 1
+
+
+def test_a_url_that_is_not_http_is_a_client_error_not_an_exception(settings, emit):
+    settings.ATOCORE_ALERT_WEBHOOK = "ftp://alerts.example/hook"
+
+    result = emit("warning", "t", "m")
+
+    assert result.sinks["webhook"] == "client_error"
+    assert result.sinks["state"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "url", "discord"),
+    [
+        ("auto", f"https://discord.com/api/webhooks/1/{TOKEN}", True),
+        ("auto", "https://alerts.example/hook", False),
+        ("generic", f"https://discord.com/api/webhooks/1/{TOKEN}", False),
+        ("discord", "https://proxy.example/api/webhooks/1/x", True),
+        ("nonsense", "https://alerts.example/hook", False),
+    ],
+)
+def test_the_format_follows_the_url_unless_the_setting_overrides_it(fmt, url, discord, settings):
+    from observability.sinks.webhook import WebhookConfig
+
+    settings.ATOCORE_ALERT_WEBHOOK = url
+    settings.ATOCORE_ALERT_WEBHOOK_FORMAT = fmt
+
+    assert WebhookConfig.from_settings().discord is discord
+
+
+def test_the_generic_body_keeps_the_original_severity(hook, emit):
+    emit("urgent", "t", "m")
+
+    (body,) = _bodies(hook)
+    assert (body["severity"], body["original_severity"]) == ("info", "urgent")
