@@ -41,7 +41,12 @@ def configure_logging(*, fmt: str = "console", level: str = "INFO") -> None:
                 }
             },
             "root": {"handlers": ["stderr"], "level": level},
-            "loggers": {"django.db.backends": {"level": "INFO", "propagate": True}},
+            "loggers": {
+                "django.db.backends": {"level": "INFO", "propagate": True},
+                # httpx logs every request URL at INFO; a webhook URL is a credential.
+                "httpx": {"level": "WARNING", "propagate": True},
+                "httpcore": {"level": "WARNING", "propagate": True},
+            },
         }
     )
     structlog.configure(

@@ -1,88 +1,84 @@
 """emit_alert(): one call fans an alert out to every sink, each fail-open.
 
-First version (issue 2): structlog, the alert log file, project state and the
-AlertEvent history. The webhook sink and the per-sink health come with issue 3.
+Sinks, in order (observability/sinks/): structlog, the alert log file, project state
+with the AlertEvent history, the webhook. One failing never stops the next, and
+emit_alert never raises (KeyboardInterrupt and SystemExit pass). Every ATOCORE_*
+setting is read at call time.
 """
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
 import structlog
-from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
+
+from observability import redaction, sink_health
+from observability.alert_record import (
+    FAILURE,
+    SEVERITIES,
+    AlertRecord,
+    AlertResult,
+    SinkOutcome,
+    build_record,
+    normalize_severity,
+)
+from observability.jsonsafe import safe_text
+from observability.sinks import log_file, state, webhook
+from observability.sinks import structlog as structlog_sink
+from observability.state_rows import SYSTEM_PROJECT
+
+__all__ = ["SEVERITIES", "SYSTEM_PROJECT", "AlertResult", "emit_alert", "normalize_severity"]
 
 logger = structlog.get_logger(__name__)
-
-SEVERITIES = ("info", "warning", "critical")
-SYSTEM_PROJECT = "atocore"
-
-
-@dataclass
-class AlertResult:
-    severity: str
-    title: str
-    sinks: dict[str, str] = field(default_factory=dict)
+# Their health is recorded here in one write; the webhook records its own, with its gate.
+LOCAL_SINKS = (structlog_sink, log_file, state)
 
 
-def normalize_severity(severity: Any) -> str:
-    """info, warning or critical; anything else is info."""
-    value = severity.strip().lower() if isinstance(severity, str) else ""
-    return value if value in SEVERITIES else "info"
+def emit_alert(severity, title, message, context=None) -> AlertResult:
+    """Send an alert to every sink and say what each did; never raises."""
+    try:
+        return _emit(severity, title, message, context)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - alerting must never break its caller
+        _quietly(logger.error, "alert_emit_failed", error=type(exc).__name__)
+        return AlertResult(
+            severity=normalize_severity(severity), title="", errors={"emit": type(exc).__name__}
+        )
 
 
-def emit_alert(severity: Any, title: str, message: str, context: dict | None = None) -> AlertResult:
-    """Send an alert to every sink; never raises."""
-    level = normalize_severity(severity)
-    result = AlertResult(severity=level, title=str(title))
-    record = {
-        "timestamp": timezone.now().isoformat(timespec="microseconds"),
-        "severity": level,
-        "title": str(title),
-        "message": str(message),
-        "context": context or {},
-    }
-    if level != severity:
-        record["original_severity"] = repr(severity) if not isinstance(severity, str) else severity
-    for name, sink in (("structlog", _to_structlog), ("log_file", _to_log_file), ("state", _to_state)):
-        try:
-            sink(record)
-            result.sinks[name] = "ok"
-        except Exception as exc:  # one sink failing never stops the next
-            result.sinks[name] = f"error: {type(exc).__name__}"
-            logger.warning("alert_sink_failed", sink=name, error=f"{type(exc).__name__}: {exc}")
+def _emit(severity, title, message, context) -> AlertResult:
+    scrub = redaction.current()
+    record = build_record(severity, title, message, context, scrub=scrub)
+    result = AlertResult(
+        severity=record.severity, title=record.title, alert_id=record.alert_id, dedup_key=record.dedup_key
+    )
+    outcomes = {sink.NAME: _run(sink, record, result, scrub) for sink in LOCAL_SINKS}
+    try:
+        sink_health.record(outcomes)
+    except Exception as exc:  # noqa: BLE001
+        _quietly(logger.warning, "alert_health_write_failed", error=scrub(safe_text(exc, limit=300)))
+    _run(webhook, record, result, scrub)
     return result
 
 
-def _to_structlog(record: dict) -> None:
-    log = getattr(logger, record["severity"] if record["severity"] != "critical" else "critical")
-    log("alert", title=record["title"], alert_message=record["message"], alert_context=record["context"])
-
-
-def _to_log_file(record: dict) -> None:
-    path = Path(settings.ATOCORE_ALERT_LOG).expanduser()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps({**record, "severity": record["severity"].upper()}, ensure_ascii=False, default=str)
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line + "\n")
-
-
-def _to_state(record: dict) -> None:
-    from memories.services import set_project_state
-    from observability.models import AlertEvent
-
-    with transaction.atomic():
-        AlertEvent.objects.create(
-            severity=record["severity"],
-            title=record["title"][:300],
-            message=record["message"],
-            context=json.loads(json.dumps(record["context"], default=str)),
+def _run(sink, record: AlertRecord, result: AlertResult, scrub) -> SinkOutcome:
+    try:
+        outcome = sink.send(record, result)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - one sink failing never stops the next
+        detail = scrub(f"{type(exc).__name__}: {safe_text(exc, limit=500)}")
+        outcome = SinkOutcome.failed("error", detail, status="failed")
+    # A deferred webhook may already have finished (and written its outcome) on commit.
+    result.sinks.setdefault(sink.NAME, outcome.status)
+    if outcome.kind == FAILURE and sink is not webhook:  # the webhook reports its own
+        result.errors[sink.NAME] = outcome.detail
+        _quietly(
+            logger.warning, "alert_sink_failed", sink=sink.NAME, reason=outcome.reason, error=outcome.detail
         )
-        set_project_state(
-            project=SYSTEM_PROJECT,
-            category="alert",
-            key=f"last_{record['severity']}",
-            value=json.loads(json.dumps(record, default=str)),
-        )
+    return outcome
+
+
+def _quietly(log, event: str, **fields) -> None:
+    """Log, unless logging itself is what is broken."""
+    try:
+        log(event, **fields)
+    except Exception:  # noqa: BLE001, S110
+        pass

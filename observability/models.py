@@ -82,16 +82,35 @@ class AlertSeverity(models.TextChoices):
 
 
 class AlertEvent(models.Model):
+    """One emitted alert, for the admin. Text is stored redacted and truncated to fit."""
+
+    alert_id = models.UUIDField(null=True, blank=True, editable=False, db_index=True)
     severity = models.CharField(max_length=10, choices=AlertSeverity.choices)
+    original_severity = models.CharField(
+        max_length=100,
+        blank=True,
+        default="",
+        help_text="What the caller passed, when it was not a severity.",
+    )
     title = models.CharField(max_length=300)
     message = models.TextField(blank=True, default="")
     context = models.JSONField(default=dict, blank=True)
+    dedup_key = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="Repeats of one key within the cooldown are not posted.",
+    )
     sinks = models.JSONField(default=dict, blank=True, help_text="Each sink's outcome.")
+    sink_errors = models.JSONField(default=dict, blank=True, help_text="Why a sink failed (redacted).")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["severity", "created_at"], name="alert_severity_time_idx")]
+        indexes = [
+            models.Index(fields=["severity", "created_at"], name="alert_severity_time_idx"),
+            models.Index(fields=["dedup_key", "created_at"], name="alert_dedup_time_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"[{self.severity}] {self.title}"
