@@ -396,7 +396,7 @@ def _recording_transaction_state(httpserver, conn):
     return seen
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_the_post_is_made_at_once_and_holds_no_transaction(settings, httpserver):
     seen = _recording_transaction_state(httpserver, connections["default"])
     settings.ATOCORE_ALERT_WEBHOOK = httpserver.url_for("/hook")
@@ -408,7 +408,7 @@ def test_outside_a_transaction_the_post_is_made_at_once_and_holds_no_transaction
     assert AlertEvent.objects.get().sinks["webhook"] == "sent"
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_after_a_real_commit_the_post_holds_no_transaction(settings, httpserver):
     seen = _recording_transaction_state(httpserver, connections["default"])
     settings.ATOCORE_ALERT_WEBHOOK = httpserver.url_for("/hook")
