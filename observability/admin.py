@@ -60,7 +60,7 @@ class ActorFilter(admin.SimpleListFilter):
 class MemoryAuditAdmin(ViewOnlyMixin, UncountedListMixin, admin.ModelAdmin):
     keyset = True
     list_per_page = 50
-    list_display = ["timestamp", "action", "actor", "user", "memory_link", "what_changed", "note"]
+    list_display = ["timestamp", "action_name", "actor", "user", "memory_link", "what_changed", "note"]
     list_display_links = ["timestamp"]
     list_filter = ["action", ActorFilter, ("timestamp", admin.DateFieldListFilter)]
     sortable_by = ()  # newest first only: the cursor pages in that order
@@ -77,6 +77,10 @@ class MemoryAuditAdmin(ViewOnlyMixin, UncountedListMixin, admin.ModelAdmin):
         "after",
     ]
     readonly_fields = fields
+
+    @admin.display(description="action")
+    def action_name(self, obj: MemoryAudit) -> str:
+        return obj.action  # the stored name, as in the timeline, the dashboard and the API
 
     @admin.display(description="memory")
     def memory_link(self, obj: MemoryAudit) -> str:
