@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, PLOT_HEIGHT = 640, 150
 LEFT, RIGHT, TOP, AXIS = 44, 12, 10, 22
-LEGEND_ROW, LEGEND_COLUMNS = 16, 3
+LEGEND_ROW = 16
 PALETTE = ("#2f6fb0", "#d9822b", "#3a9b5c", "#c23b3b", "#7b5ea7", "#8c6d46", "#d16aa8", "#6b7a86")
 # One colour per audit action everywhere, so the same action always looks the same.
 ACTION_COLOURS = {
@@ -25,17 +25,21 @@ ACTION_COLOURS = {
 
 
 def _nice_max(value: float) -> int:
-    """The smallest of 1, 2, 5 x 10^n at or above ``value`` (at least 1)."""
+    """The smallest whole 1, 2, 2.5 or 5 x 10^n at or above ``value`` (at least 1)."""
     step = 1
     while True:
-        for factor in (1, 2, 5):
-            if step * factor >= value:
-                return max(1, step * factor)
+        for factor in (1, 2, 2.5, 5):
+            bound = step * factor
+            if bound >= value and bound == int(bound):  # 2.5 only from 25 up
+                return max(1, int(bound))
         step *= 10
 
 
-def _frame(chart_id: str, title: str, labels: list[str], top: int, body: list[str], legend: list[str]) -> str:
-    height = TOP + PLOT_HEIGHT + AXIS + LEGEND_ROW * -(-len(legend) // LEGEND_COLUMNS) + 6
+def _frame(
+    chart_id: str, title: str, labels: list[str], top: int, body: list[str], legend: tuple[list[str], int]
+) -> str:
+    legend_items, legend_rows = legend
+    height = TOP + PLOT_HEIGHT + AXIS + LEGEND_ROW * legend_rows + 6
     x0, y0, x1 = LEFT, TOP + PLOT_HEIGHT, WIDTH - RIGHT
     grid = []
     for fraction in (0, 0.5, 1):
@@ -54,22 +58,24 @@ def _frame(chart_id: str, title: str, labels: list[str], top: int, body: list[st
         f'preserveAspectRatio="xMinYMin meet"><title id="{chart_id}-title">{escape(title)}</title>'
         + "".join(grid)
         + "".join(body)
-        + "".join(legend)
+        + "".join(legend_items)
         + "</svg>"
     )
 
 
-def _legend(entries: list[tuple[str, str]]) -> list[str]:
+def _legend(entries: list[tuple[str, str]], columns: int) -> tuple[list[str], int]:
+    """Swatches and names under the plot, ``columns`` a row; and how many rows that makes."""
     items = []
-    column_width = (WIDTH - LEFT) // LEGEND_COLUMNS
+    column_width = (WIDTH - LEFT) // columns
     for index, (name, colour) in enumerate(entries):
-        x = LEFT + (index % LEGEND_COLUMNS) * column_width
-        y = TOP + PLOT_HEIGHT + AXIS + (index // LEGEND_COLUMNS) * LEGEND_ROW + 8
+        row = index // columns
+        x = LEFT + (index % columns) * column_width
+        y = TOP + PLOT_HEIGHT + AXIS + row * LEGEND_ROW + 8
         items.append(
             f'<rect x="{x}" y="{y - 9}" width="10" height="10" fill="{colour}"/>'
             f'<text x="{x + 14}" y="{y}">{escape(name)}</text>'
         )
-    return items
+    return items, -(-len(entries) // columns)
 
 
 def _empty(chart_id: str, title: str, labels: list[str], message: str) -> SafeString:
@@ -77,7 +83,7 @@ def _empty(chart_id: str, title: str, labels: list[str], message: str) -> SafeSt
         f'<text x="{(LEFT + WIDTH - RIGHT) // 2}" y="{TOP + PLOT_HEIGHT // 2}" '
         f'text-anchor="middle" class="empty">{escape(message)}</text>'
     )
-    return mark_safe(_frame(chart_id, title, labels, 1, [note], []))  # noqa: S308 (all text escaped)
+    return mark_safe(_frame(chart_id, title, labels, 1, [note], ([], 0)))  # noqa: S308 (all text escaped)
 
 
 def line_chart(
@@ -106,7 +112,7 @@ def line_chart(
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{colour}">'
                 f"<title>{escape(name)}: {value} ({escape(labels[i])})</title></circle>"
             )
-    return mark_safe(_frame(chart_id, title, labels, top, body, _legend(legend)))  # noqa: S308
+    return mark_safe(_frame(chart_id, title, labels, top, body, _legend(legend, 2)))  # noqa: S308
 
 
 def stacked_bar_chart(
@@ -134,7 +140,7 @@ def stacked_bar_chart(
                 f"{points[i]}</title></rect>"
             )
     legend = [(f"{name} ({sum(points)})", colours[name]) for name, points in series.items()]
-    return mark_safe(_frame(chart_id, title, labels, top, body, _legend(legend)))  # noqa: S308
+    return mark_safe(_frame(chart_id, title, labels, top, body, _legend(legend, 4)))  # noqa: S308
 
 
 def dashboard_charts(trends: dict) -> dict[str, SafeString]:

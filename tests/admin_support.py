@@ -108,3 +108,99 @@ def counts_over(captured, table: str = AUDIT_TABLE) -> list[str]:
 def full_counts_over(captured, table: str = AUDIT_TABLE) -> list[str]:
     """Counts of ``table`` without any WHERE: the full-table COUNT(*) a big list must never run."""
     return [sql for sql in counts_over(captured, table) if " WHERE " not in sql.upper()]
+
+
+# -- a small store for the browser test and the screenshots ---------------------------------
+
+
+def _replay(record: dict, by_key: dict) -> None:
+    from memories import services
+    from memories.models import Project
+
+    Project.objects.get_or_create(name=record["project"])
+    memory = services.create_memory(
+        memory_type=record["memory_type"],
+        content=record["content"],
+        project=record["project"],
+        confidence=record["confidence"],
+        actor="import",
+        created_at=datetime.datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")),
+        external_key=record["key"],
+    )
+    for _ in range(min(record["reinforcements"], 5)):
+        services.reinforce_memory(memory, actor="import")
+    status = record["status"]
+    if status in {"active", "invalid", "superseded"}:
+        services.promote_memory(memory, actor="import")
+    if status == "rejected":
+        services.reject_candidate_memory(memory, actor="import")
+    if status == "invalid":
+        services.invalidate_memory(memory, actor="import")
+    by_key[record["key"]] = memory
+
+
+def load_demo_store(*, corpus_dir, limit: int = 150) -> str:
+    """The first ``limit`` corpus memories replayed through the services (or generated ones
+    where the corpus is absent), plus integrity, alert and harness state. Returns the source."""
+    import json
+
+    from memories import services
+    from memories.models import Project
+    from observability.alerts import emit_alert
+
+    path = corpus_dir / "memories.jsonl"
+    by_key: dict = {}
+    if path.is_file():
+        for line in (corpus_dir / "projects.jsonl").read_text().splitlines():
+            project = json.loads(line)
+            Project.objects.get_or_create(
+                name=project["name"], defaults={"description": project["description"]}
+            )
+        with path.open() as handle:
+            records = [json.loads(line) for _, line in zip(range(limit), handle, strict=False)]
+        for record in records:
+            _replay(record, by_key)
+        for record in records:  # successors may come later in the file
+            successor = by_key.get(record.get("superseded_by") or "")
+            if (
+                record["status"] == "superseded"
+                and successor is not None
+                and successor.pk != by_key[record["key"]].pk
+            ):
+                services.supersede_memory(by_key[record["key"]], by=successor, actor="import")
+        source = f"the first {len(records)} memories of the corpus"
+    else:
+        Project.objects.get_or_create(name="demo")
+        for i in range(limit):
+            record = {
+                "key": f"generated/{i}",
+                "memory_type": "knowledge" if i % 3 else "decision",
+                "project": "demo",
+                "content": f"Generated memory number {i}.",
+                "confidence": 0.5,
+                "status": "active" if i % 7 == 0 else "candidate",
+                "reinforcements": i % 4,
+                "created_at": "2024-01-01T00:00:00Z",
+            }
+            _replay(record, by_key)
+        source = f"{limit} generated memories (the corpus is absent)"
+    memories = list(by_key.values())
+    now = timezone.now()
+    for day, missing in ((4, 1), (3, 2), (2, 2), (1, 3)):
+        result = integrity_result(finished_at=now - datetime.timedelta(days=day))
+        result["checks"]["memory_missing_source_chunk"]["count"] = missing
+        add_integrity_run(result, started_at=now - datetime.timedelta(days=day))
+    latest = integrity_result(finished_at=now - datetime.timedelta(minutes=5))
+    latest["checks"]["memory_missing_source_chunk"]["samples"] = [str(m.pk) for m in memories[:3]]
+    latest["checks"]["duplicate_active_memories"]["samples"] = [str(memories[3].pk)]
+    add_integrity_run(latest, started_at=now - datetime.timedelta(minutes=5))
+    write_integrity_result(latest)
+    emit_alert("warning", "Integrity scan found drift", "4 findings in 2 checks", {"run_id": "run-42"})
+    emit_alert("info", "Nightly run finished", "expiry, auto-promotion, integrity scan")
+    services.set_project_state(
+        project="atocore",
+        category="status",
+        key="harness_result",
+        value={"passed": 18, "total": 20, "recorded_at": now.isoformat()},
+    )
+    return source

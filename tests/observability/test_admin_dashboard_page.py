@@ -74,13 +74,15 @@ def test_a_scan_older_than_26_hours_has_the_stale_badge(admin_client_):
 
 def test_each_check_shows_its_status_and_count(admin_client_):
     write_integrity_result(integrity_result())
-    rows = re.findall(
-        r"<code>(\w+)</code></td>\s*<td><span class=\"atocore-badge \w+\">(\w+)</span>.*?<td class=\"num\">(\d+)</td>",
-        _panel(_index(admin_client_), "integrity"),
-        re.S,
-    )
+    rows = []
+    for row in _panel(_index(admin_client_), "integrity").split('<tr class="status-')[1:]:
+        name = re.search(r"<code>(\w+)</code>", row).group(1)
+        status = re.search(r'atocore-badge \w+">(\w+)<', row).group(1)
+        count = re.search(r'<td class="num">(\d+)</td>', row).group(1)
+        rows.append((name, status, count))
     assert ("memory_missing_source_chunk", "findings", "3") in rows
     assert ("orphan_source_chunks", "error", "0") in rows
+    assert len(rows) == 4
 
 
 def test_sample_ids_link_to_the_memory_list_filtered_to_them(admin_client_):
