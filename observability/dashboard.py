@@ -8,7 +8,7 @@ never runs a scan. The result is plain JSON (str, int, float, bool, None, list, 
 for the admin index and the REST API alike.
 
 Queries: project state (1), the last integrity runs (1), the last mutations (1), the
-candidate queue (1), today's mutations (1); plus, once a day per process, one
+candidate queue (1, counted up to a cap), today's mutations (1); plus, once a day per process, one
 aggregate over the closed days of the trend window, which are then cached (audit rows
 are append-only, so a closed day's counts never change).
 """
@@ -35,6 +35,10 @@ SYSTEM_PROJECT = "atocore"
 SEVERITIES = ("info", "warning", "critical")
 INTEGRITY_STALE_AFTER = datetime.timedelta(hours=26)
 HARNESS_STALE_AFTER = datetime.timedelta(hours=48)
+# The queue is counted up to max(QUEUE_COUNT_CAP, QUEUE_CAP_FACTOR x its threshold): far
+# enough past the threshold to say how bad it is, never a count of a million rows.
+QUEUE_COUNT_CAP = 1_000
+QUEUE_CAP_FACTOR = 5
 TREND_RUNS = 30
 TREND_DAYS = 30
 RECENT_MUTATIONS = 10
@@ -99,9 +103,10 @@ def _recent_mutations() -> list[MemoryAudit]:
     return list(recent_audit(RECENT_MUTATIONS))
 
 
-def _candidate_count() -> int:
+def _candidate_count(cap: int) -> int:
+    """Candidates waiting, counted up to ``cap``: the cost stays bounded however long the queue."""
     model = apps.get_model("memories", "Memory")
-    return model.objects.filter(status="candidate").count()
+    return model.objects.filter(status="candidate").values("pk")[:cap].count()
 
 
 # -- tolerant parsing ---------------------------------------------------------------------
@@ -443,10 +448,12 @@ def _harness(row, now: datetime.datetime) -> dict[str, Any]:
 
 
 def _queue(harness_row, now: datetime.datetime) -> dict[str, Any]:
-    candidates = _candidate_count()
     maximum = int(settings.ATOCORE_CANDIDATE_QUEUE_MAX)
+    cap = max(QUEUE_COUNT_CAP, QUEUE_CAP_FACTOR * maximum)
+    candidates = _candidate_count(cap)
     return {
         "candidates": candidates,
+        "candidates_capped": candidates >= cap,  # "at least this many"
         "candidates_max": maximum,
         "candidates_over": candidates > maximum,
         "harness": _harness(harness_row, now),

@@ -283,3 +283,20 @@ def test_todays_mutations_are_always_counted_live():
     factories.memory()
     series = dashboard_data(now=now)["trends"]["mutations_per_day"]["series"]
     assert series["created"][-1] == 1
+
+
+def test_a_long_queue_is_counted_up_to_the_cap_only(settings, monkeypatch):
+    monkeypatch.setattr("observability.dashboard.QUEUE_COUNT_CAP", 3)
+    settings.ATOCORE_CANDIDATE_QUEUE_MAX = 0
+    for _ in range(5):
+        factories.memory()
+    queue = dashboard_data()["queue"]
+    assert (queue["candidates"], queue["candidates_capped"], queue["candidates_over"]) == (3, True, True)
+
+
+def test_a_queue_under_the_cap_is_counted_exactly(settings):
+    settings.ATOCORE_CANDIDATE_QUEUE_MAX = 200
+    for _ in range(4):
+        factories.memory()
+    queue = dashboard_data()["queue"]
+    assert (queue["candidates"], queue["candidates_capped"]) == (4, False)

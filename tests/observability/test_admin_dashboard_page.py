@@ -199,3 +199,11 @@ def test_an_unknown_memory_id_in_a_mutation_still_links(admin_client_):
     gone = uuid.uuid4()
     record(gone, before={"content": "x"}, after=None, actor="system")
     assert f"/admin/memories/memory/{gone}/change/" in _panel(_index(admin_client_), "mutations")
+
+
+def test_a_queue_past_the_count_cap_shows_a_plus(admin_client_, monkeypatch, settings):
+    monkeypatch.setattr("observability.dashboard.QUEUE_COUNT_CAP", 2)
+    settings.ATOCORE_CANDIDATE_QUEUE_MAX = 0
+    for _ in range(3):
+        factories.memory()
+    assert "<strong>2+</strong> candidates</a>" in _panel(_index(admin_client_), "queue")
