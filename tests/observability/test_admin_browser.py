@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 
 from memories.models import Memory
 from observability.models import MemoryAudit
@@ -50,6 +51,9 @@ def page(monkeypatch):
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        # Connections opened by the test while Playwright's loop ran live in that context:
+        # close them here, or PostgreSQL refuses to drop the test database afterwards.
+        connections.close_all()
 
 
 @pytest.fixture
