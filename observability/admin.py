@@ -13,7 +13,7 @@ from django.utils.html import format_html
 from observability.admin_paging import UncountedListMixin
 from observability.changes import changed_fields, preview
 from observability.models import AlertEvent, MemoryAudit
-from observability.redaction import redact
+from observability.url_redaction import redact
 
 # The channels of DESIGN.md; any other actor still filters by ?actor=NAME.
 KNOWN_ACTORS = (
@@ -104,7 +104,16 @@ class AlertEventAdmin(ViewOnlyMixin, UncountedListMixin, admin.ModelAdmin):
     list_display = ["created_at", "severity", "title"]
     list_filter = ["severity", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["title"]
-    fields = ["created_at", "severity", "title", "message", "context_json", "sink_outcomes"]
+    fields = [
+        "created_at",
+        "severity",
+        "title",
+        "message",
+        "context_json",
+        "sink_outcomes",
+        "sink_failures",
+        "dedup",
+    ]
     readonly_fields = fields
 
     @admin.display(description="context")
@@ -114,3 +123,13 @@ class AlertEventAdmin(ViewOnlyMixin, UncountedListMixin, admin.ModelAdmin):
     @admin.display(description="sinks")
     def sink_outcomes(self, obj: AlertEvent) -> str:
         return format_html("<pre>{}</pre>", redact(json.dumps(obj.sinks, indent=2, ensure_ascii=False)))
+
+    # The alerts framework adds these fields; shown where the model has them.
+    @admin.display(description="sink errors")
+    def sink_failures(self, obj: AlertEvent) -> str:
+        errors = getattr(obj, "sink_errors", None)
+        return format_html("<pre>{}</pre>", redact(json.dumps(errors, indent=2))) if errors else "-"
+
+    @admin.display(description="dedup key")
+    def dedup(self, obj: AlertEvent) -> str:
+        return getattr(obj, "dedup_key", "") or "-"

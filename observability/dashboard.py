@@ -29,10 +29,13 @@ from django.utils import timezone
 
 from observability.changes import preview, short
 from observability.models import MemoryAudit
-from observability.redaction import redact
+from observability.url_redaction import redact
 
 SYSTEM_PROJECT = "atocore"
 SEVERITIES = ("info", "warning", "critical")
+# status: the scan's and the harness's results; alert: last alert per severity;
+# alert_health: per-sink delivery health (the webhook's last error, pauses).
+STATE_CATEGORIES = ("status", "alert", "alert_health")
 INTEGRITY_STALE_AFTER = datetime.timedelta(hours=26)
 HARNESS_STALE_AFTER = datetime.timedelta(hours=48)
 # The queue is counted up to max(QUEUE_COUNT_CAP, QUEUE_CAP_FACTOR x its threshold): far
@@ -66,7 +69,7 @@ def dashboard_data(*, now: datetime.datetime | None = None) -> dict[str, Any]:
         "alerts": {
             severity: _last_alert(state.get(("alert", f"last_{severity}"))) for severity in SEVERITIES
         },
-        "webhook": _webhook_health(state),
+        "webhook": _webhook_health(state, now),
         "recent_mutations": [_mutation(row) for row in _recent_mutations()],
         "queue": _queue(state.get(("status", "harness_result")), now),
         "trends": {
@@ -81,7 +84,7 @@ def dashboard_data(*, now: datetime.datetime | None = None) -> dict[str, Any]:
 
 def _system_state() -> dict[tuple[str, str], dict[str, Any]]:
     model = apps.get_model("memories", "ProjectState")
-    rows = model.objects.filter(project=SYSTEM_PROJECT, category__in=("status", "alert")).values(
+    rows = model.objects.filter(project=SYSTEM_PROJECT, category__in=STATE_CATEGORIES).values(
         "category", "key", "value", "updated_at"
     )
     return {(row["category"], row["key"]): row for row in rows}
@@ -327,7 +330,7 @@ def _find_webhook_health(state) -> Mapping | None:
     return None
 
 
-def _webhook_health(state) -> dict[str, Any]:
+def _webhook_health(state, now: datetime.datetime) -> dict[str, Any]:
     health = _find_webhook_health(state) or {}
     error = health.get("last_error")
     error_at = _first_time(health, ("last_error_at", "last_error_time", "last_failure_at"))
@@ -339,6 +342,9 @@ def _webhook_health(state) -> dict[str, Any]:
     if isinstance(success, Mapping):
         success = success.get("time", success.get("at"))
     failures = health.get("failures")
+    disabled = health.get("disabled")
+    pauses = [parse_time(health.get(key)) for key in ("rate_limited_until", "backoff_until")]
+    paused_until = max((p for p in pauses if p is not None and p > now), default=None)
     return {
         "configured": bool(getattr(settings, "ATOCORE_ALERT_WEBHOOK", "")),
         "last_error": short(redact(error), 500) if error else None,
@@ -348,10 +354,12 @@ def _webhook_health(state) -> dict[str, Any]:
         "failures": {str(k): _as_int(v) for k, v in failures.items()}
         if isinstance(failures, Mapping)
         else {},
+        "disabled": bool(disabled),
+        "disabled_since": _iso(_first_time(disabled, ("since", "at")))
+        if isinstance(disabled, Mapping)
+        else None,
+        "paused_until": _iso(paused_until),
     }
-
-
-# -- mutations ----------------------------------------------------------------------------
 
 
 def _mutation(row: MemoryAudit) -> dict[str, Any]:

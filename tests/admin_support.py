@@ -139,36 +139,47 @@ def _replay(record: dict, by_key: dict) -> None:
     by_key[record["key"]] = memory
 
 
-def load_demo_store(*, corpus_dir, limit: int = 150) -> str:
-    """The first ``limit`` corpus memories replayed through the services (or generated ones
-    where the corpus is absent), plus integrity, alert and harness state. Returns the source."""
+def load_demo_store(*, corpus_dir, work_dir, limit: int = 150) -> str:
+    """The first ``limit`` corpus memories, plus integrity, alert and harness state; says how.
+
+    Through ``manage.py import_memories`` where that command exists, else replayed through
+    the services here (the same steps); generated memories where the corpus is absent.
+    """
+    import io
     import json
 
+    from django.core.management import call_command, get_commands
+
     from memories import services
-    from memories.models import Project
+    from memories.models import Memory, Project
     from observability.alerts import emit_alert
 
     path = corpus_dir / "memories.jsonl"
     by_key: dict = {}
     if path.is_file():
-        for line in (corpus_dir / "projects.jsonl").read_text().splitlines():
-            project = json.loads(line)
-            Project.objects.get_or_create(
-                name=project["name"], defaults={"description": project["description"]}
-            )
         with path.open() as handle:
-            records = [json.loads(line) for _, line in zip(range(limit), handle, strict=False)]
-        for record in records:
-            _replay(record, by_key)
-        for record in records:  # successors may come later in the file
-            successor = by_key.get(record.get("superseded_by") or "")
-            if (
-                record["status"] == "superseded"
-                and successor is not None
-                and successor.pk != by_key[record["key"]].pk
-            ):
-                services.supersede_memory(by_key[record["key"]], by=successor, actor="import")
-        source = f"the first {len(records)} memories of the corpus"
+            lines = [line for _, line in zip(range(limit), handle, strict=False)]
+        if "import_memories" in get_commands():
+            part = work_dir / "memories.jsonl"
+            part.write_text("".join(lines))
+            projects = str(corpus_dir / "projects.jsonl")
+            call_command("import_memories", str(part), projects=projects, stdout=io.StringIO())
+            source = f"the first {len(lines)} memories of the corpus, through manage.py import_memories"
+        else:
+            for line in (corpus_dir / "projects.jsonl").read_text().splitlines():
+                project = json.loads(line)
+                Project.objects.get_or_create(
+                    name=project["name"], defaults={"description": project["description"]}
+                )
+            records = [json.loads(line) for line in lines]
+            for record in records:
+                _replay(record, by_key)
+            for record in records:  # successors may come later in the file
+                successor = by_key.get(record.get("superseded_by") or "")
+                own = by_key[record["key"]]
+                if record["status"] == "superseded" and successor is not None and successor.pk != own.pk:
+                    services.supersede_memory(own, by=successor, actor="import")
+            source = f"the first {len(records)} memories of the corpus, replayed through the services"
     else:
         Project.objects.get_or_create(name="demo")
         for i in range(limit):
@@ -184,7 +195,7 @@ def load_demo_store(*, corpus_dir, limit: int = 150) -> str:
             }
             _replay(record, by_key)
         source = f"{limit} generated memories (the corpus is absent)"
-    memories = list(by_key.values())
+    memories = list(Memory.objects.order_by("created_at", "id")[:4])
     now = timezone.now()
     for day, missing in ((4, 1), (3, 2), (2, 2), (1, 3)):
         result = integrity_result(finished_at=now - datetime.timedelta(days=day))

@@ -63,8 +63,9 @@ def shots(tmp_path) -> Path:
     return folder
 
 
-def test_triage_in_a_real_browser(live_server, page, shots, django_user_model):
-    load_demo_store(corpus_dir=settings.ATOCORE_CORPUS_DIR)
+def test_triage_in_a_real_browser(live_server, page, shots, django_user_model, tmp_path):
+    source = load_demo_store(corpus_dir=settings.ATOCORE_CORPUS_DIR, work_dir=tmp_path)
+    print(f"store: {source}")
     django_user_model.objects.create_superuser("alice", password=PASSWORD)
     url = live_server.url
 

@@ -300,3 +300,42 @@ def test_a_queue_under_the_cap_is_counted_exactly(settings):
         factories.memory()
     queue = dashboard_data()["queue"]
     assert (queue["candidates"], queue["candidates_capped"]) == (4, False)
+
+
+def test_the_webhook_health_row_of_the_alerts_framework_is_read(settings):
+    """The shape observability.sink_health writes: atocore/alert_health/webhook."""
+    settings.ATOCORE_ALERT_WEBHOOK = WEBHOOK
+    later = (timezone.now() + datetime.timedelta(minutes=10)).isoformat(timespec="seconds")
+    _state(
+        "alert_health",
+        "webhook",
+        {
+            "sink": "webhook",
+            "attempts": 4,
+            "successes": 3,
+            "failures": {"timeout": 0, "rate_limited": 1},
+            "last_success": "2026-01-31T10:00:00+00:00",
+            "last_error": {"at": "2026-02-01T10:00:00+00:00", "reason": "rate_limited", "detail": "HTTP 429"},
+            "rate_limited_until": later,
+            "backoff_until": None,
+            "disabled": None,
+        },
+    )
+    webhook = dashboard_data()["webhook"]
+    assert webhook["last_error"] == "rate_limited: HTTP 429"
+    assert (webhook["last_error_at"], webhook["last_success_at"]) == (
+        "2026-02-01T10:00:00+00:00",
+        "2026-01-31T10:00:00+00:00",
+    )
+    assert (webhook["attempts"], webhook["failures"]["rate_limited"], webhook["paused_until"]) == (
+        4,
+        1,
+        later,
+    )
+    assert webhook["disabled"] is False
+
+
+def test_a_disabled_webhook_is_reported(settings):
+    _state("alert_health", "webhook", {"disabled": {"status": 404, "since": "2026-02-01T10:00:00+00:00"}})
+    webhook = dashboard_data()["webhook"]
+    assert (webhook["disabled"], webhook["disabled_since"]) == (True, "2026-02-01T10:00:00+00:00")

@@ -207,3 +207,14 @@ def test_a_queue_past_the_count_cap_shows_a_plus(admin_client_, monkeypatch, set
     for _ in range(3):
         factories.memory()
     assert "<strong>2+</strong> candidates</a>" in _panel(_index(admin_client_), "queue")
+
+
+def test_a_disabled_webhook_shows_a_badge(admin_client_):
+    services.set_project_state(
+        project="atocore",
+        category="alert_health",
+        key="webhook",
+        value={"disabled": {"status": 404, "since": "2026-02-01T10:00:00+00:00"}},
+    )
+    alerts = _panel(_index(admin_client_), "alerts")
+    assert ">disabled</span> The hook is gone since 2026-02-01 10:00" in alerts
