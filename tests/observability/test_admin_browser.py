@@ -31,9 +31,7 @@ PASSWORD = "browser-test-password"
 
 pytestmark = [
     pytest.mark.browser,
-    # Serialized rollback: the flush after this test leaves the content types alone, so a
-    # later serialized_rollback test can restore them (else: UNIQUE constraint failed).
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("fresh_cache"),
     pytest.mark.skipif(
         not CHROMIUM.exists(),
