@@ -46,16 +46,18 @@ def changed_fields(before: Mapping | None, after: Mapping | None) -> list[dict[s
 
 
 def preview(before: Mapping | None, after: Mapping | None, limit: int = PREVIEW_CHARS) -> str:
-    """One line saying what a mutation changed, truncated."""
+    """One line: which memory (its content) and what changed, truncated.
+
+    A creation or deletion shows the content alone (the action says which); a change of
+    the content shows old and new; any other change leads with the content, then the
+    fields that changed ("status: candidate → active").
+    """
+    snap = after or before or {}
+    content = " ".join(str(snap.get("content", "")).split())
     if before is None or after is None:
-        snap = after or before or {}
-        verb = "created" if before is None else "deleted"
-        content = " ".join(str(snap.get("content", "")).split())
-        return truncate(
-            f"{verb} {snap.get('memory_type', '')} in {snap.get('project', '')}: {content}", limit
-        )
-    parts = [
-        f"{row['field']}: {short(row['before'], 40)} \u2192 {short(row['after'], 40)}"
-        for row in changed_fields(before, after)
-    ]
-    return truncate("; ".join(parts) or "no field changed", limit)
+        return truncate(content, limit)
+    changes = changed_fields(before, after)
+    parts = "; ".join(f"{c['field']}: {short(c['before'], 40)} → {short(c['after'], 40)}" for c in changes)
+    if any(c["field"] == "content" for c in changes):
+        return truncate(parts, limit)
+    return truncate(f"{truncate(content, 60)} — {parts or 'no field changed'}", limit)

@@ -97,7 +97,8 @@ def _recent_integrity_runs() -> list[dict[str, Any]]:
     except LookupError:
         return []
     fields = ("id", "started_at", "finished_at", "total_findings", "errors", "result")
-    return list(model.objects.order_by("-started_at", "-id").values(*fields)[:TREND_RUNS])
+    finished = model.objects.filter(finished_at__isnull=False)  # a run still going has no result yet
+    return list(finished.order_by("-started_at", "-id").values(*fields)[:TREND_RUNS])
 
 
 def _recent_mutations() -> list[MemoryAudit]:
@@ -221,6 +222,7 @@ def _check(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     if status not in {"ok", "findings", "error"}:
         status = "error" if error else ("findings" if count else "ok")
     samples = _sample_ids(raw.get("samples", raw.get("sample_ids", raw.get("ids"))))
+    trend = raw.get("trend") if isinstance(raw.get("trend"), Mapping) else {}
     duration = _as_int(raw.get("duration_ms"))
     if duration is None and isinstance(raw.get("duration_s"), int | float):
         duration = round(raw["duration_s"] * 1000)
@@ -230,8 +232,8 @@ def _check(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         "count": count,
         "samples": samples,
         "sample_target": _sample_target(name, samples),
-        "new": _as_count(raw.get("new")),
-        "resolved": _as_count(raw.get("resolved")),
+        "new": _as_count(raw.get("new", trend.get("new"))),
+        "resolved": _as_count(raw.get("resolved", trend.get("resolved"))),
         "duration_ms": duration,
         "error": short(redact(error)) if error else None,
     }

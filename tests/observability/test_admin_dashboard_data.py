@@ -192,8 +192,8 @@ def test_recent_mutations_are_the_last_ten_newest_first_with_a_preview():
     rows = dashboard_data()["recent_mutations"]
     assert len(rows) == 10
     assert (rows[0]["action"], rows[0]["actor"], rows[0]["user"]) == ("promoted", "human-triage", "alice")
-    assert rows[0]["preview"] == "status: candidate \u2192 active"
-    assert rows[1]["preview"] == "created fact in demo: fact 11"
+    assert rows[0]["preview"] == "fact 0 \u2014 status: candidate \u2192 active"
+    assert rows[1]["preview"] == "fact 11"
 
 
 def test_a_long_change_is_truncated_in_the_preview():
@@ -339,3 +339,58 @@ def test_a_disabled_webhook_is_reported(settings):
     _state("alert_health", "webhook", {"disabled": {"status": 404, "since": "2026-02-01T10:00:00+00:00"}})
     webhook = dashboard_data()["webhook"]
     assert (webhook["disabled"], webhook["disabled_since"]) == (True, "2026-02-01T10:00:00+00:00")
+
+
+def test_the_result_of_the_integrity_scan_with_trends_per_check_is_read():
+    """The shape integrity/runner.py writes: a top-level trend and one per check."""
+    now = timezone.now()
+    write_integrity_result(
+        {
+            "schema_version": 1,
+            "run_id": 7,
+            "started_at": now.isoformat(),
+            "finished_at": now.isoformat(),
+            "status": "findings",
+            "total_findings": 2,
+            "errors": 0,
+            "trend": {"new": 2, "resolved": 3, "persisting": 0},
+            "checks": {
+                "memory_without_audit": {
+                    "status": "findings",
+                    "count": 2,
+                    "samples": [str(uuid.UUID(int=5)), str(uuid.UUID(int=6))],
+                    "details": {},
+                    "duration_ms": 1.234,
+                    "trend": {"new": 2, "resolved": 0, "persisting": 0},
+                },
+                "orphan_source_chunks": {"status": "error", "count": None, "error": "QueryCanceled: timeout"},
+            },
+        }
+    )
+    integrity = dashboard_data()["integrity"]
+    assert (integrity["run_id"], integrity["new"], integrity["resolved"], integrity["stale"]) == (
+        7,
+        2,
+        3,
+        False,
+    )
+    checks = {c["name"]: c for c in integrity["checks"]}
+    assert (checks["memory_without_audit"]["new"], checks["memory_without_audit"]["duration_ms"]) == (2, 1)
+    assert (checks["orphan_source_chunks"]["status"], checks["orphan_source_chunks"]["count"]) == ("error", 0)
+
+
+def test_a_run_still_going_is_left_out_of_history_and_trends():
+    add_integrity_run(
+        integrity_result(run_id="done"), started_at=timezone.now() - datetime.timedelta(hours=2)
+    )
+    IntegrityRun.objects.create(started_at=timezone.now())  # started, no result yet
+    data = dashboard_data()
+    assert data["integrity"]["run_id"] == "done"
+    assert len(data["trends"]["findings_per_check"]["runs"]) == 1
+
+
+def test_a_content_change_is_previewed_as_old_and_new():
+    memory = factories.memory(content="old words")
+    services.update_memory(memory, actor="test", content="new words", confidence=0.7)
+    preview = dashboard_data()["recent_mutations"][0]["preview"]
+    assert preview == "content: old words \u2192 new words; confidence: 0.5 \u2192 0.7"
