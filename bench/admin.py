@@ -303,7 +303,8 @@ def main(argv=None) -> int:
         print("bench.admin needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
         return 2
     settings.DEBUG = False  # no query log while timing
-    settings.ATOCORE_ALERT_LOG = os.path.join(tempfile.mkdtemp(prefix="bench-admin-"), "alerts.log")
+    scratch = tempfile.TemporaryDirectory(prefix="bench-admin-")  # the benchmark's alert log
+    settings.ATOCORE_ALERT_LOG = os.path.join(scratch.name, "alerts.log")
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
     base = settings.DATABASES["default"]["NAME"]
     stores = {
@@ -320,6 +321,7 @@ def main(argv=None) -> int:
             for store in stores.values():
                 _use(store["db"])
                 connection.creation.destroy_test_db(base, verbosity=0)
+        scratch.cleanup()
     sizes = (f"{args.small:,} rows", f"{args.audit:,} audit / {args.memories:,} memories")
     print()
     print(report(results, cold, sizes))
