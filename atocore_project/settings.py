@@ -38,7 +38,7 @@ ATOCORE_CORPUS_DIR = Path(
 ).expanduser()
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "observability.admin_site.AtocoreAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
