@@ -26,6 +26,28 @@ class IntegrityRun(models.Model):
         return f"integrity run {self.pk} at {self.started_at:%Y-%m-%d %H:%M} ({self.total_findings} findings)"
 
 
+class IntegrityCheckResult(models.Model):
+    """One check's outcome in one finished run: what trends and the admin look up."""
+
+    run = models.ForeignKey(
+        IntegrityRun, on_delete=models.CASCADE, related_name="check_results", db_index=False
+    )
+    check_name = models.CharField(max_length=64)
+    status = models.CharField(max_length=10, choices=RunStatus.choices)
+    count = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.FloatField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["run", "check_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["check_name", "run"], name="check_result_unique_check_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.check_name} {self.status} (run {self.run_id})"
+
+
 class IntegrityFinding(models.Model):
     """One finding of one run: written set-based by the scan, compared run to run for trends."""
 

@@ -19,7 +19,7 @@ from integrity.execution import STATUS_ERROR, STATUS_FINDINGS, STATUS_OK, CheckO
 from integrity.fix import CHECK as DUPLICATES_CHECK
 from integrity.fix import FixReport, fix_duplicates
 from integrity.locking import RunLock
-from integrity.models import IntegrityFinding, IntegrityRun
+from integrity.models import IntegrityCheckResult, IntegrityFinding, IntegrityRun
 from memories.models import SYSTEM_PROJECT
 from memories.services import set_project_state
 from observability.alerts import emit_alert
@@ -130,6 +130,17 @@ def _persist(run: IntegrityRun, document: dict) -> None:
         run.errors = document["errors"]
         run.result = document
         run.save(update_fields=["finished_at", "status", "total_findings", "errors", "result"])
+        IntegrityCheckResult.objects.bulk_create(
+            IntegrityCheckResult(
+                run=run,
+                check_name=name,
+                status=check["status"],
+                count=check["count"],
+                duration_ms=check["duration_ms"],
+                error=check.get("error") or "",
+            )
+            for name, check in document["checks"].items()
+        )
         set_project_state(project=SYSTEM_PROJECT, category=STATE_CATEGORY, key=STATE_KEY, value=document)
         _prune_findings()
 

@@ -1,42 +1,52 @@
 """Active memories with the same type, project and normalised content: one finding per group.
 
-The groups come from one GROUP BY ... HAVING over the dedup index; only their members
-are joined back, to name the member to keep (the oldest; ties by smallest id) and the
-others. Candidates, rejected and other statuses never count.
+The groups come from one GROUP BY ... HAVING over the dedup index (type, project,
+status, content_hash). Only for those groups, correlated subqueries on the same index
+name the member to keep (the oldest; ties by smallest id) and list the members in id
+order. Candidates, rejected and other statuses never count.
 """
 
 from integrity.checks.base import Check, Sql
 from memories.models import Memory, MemoryStatus
 
-GROUP = "m.memory_type, m.project, m.content_hash"
+ACTIVE = f"'{MemoryStatus.ACTIVE.value}'"
+
+
+def _members_of_group(memory: str) -> str:
+    return (
+        f"FROM {memory} k WHERE k.status = {ACTIVE} AND k.memory_type = g.memory_type "
+        "AND k.project = g.project AND k.content_hash = g.content_hash"
+    )
+
+
+def _member_list(sql: Sql, memory: str) -> str:
+    """The group's member ids, ascending, comma-joined."""
+    if sql.vendor == "postgresql":
+        return f"(SELECT STRING_AGG(CAST(k.id AS TEXT), ',' ORDER BY k.id) {_members_of_group(memory)})"
+    # SQLite has no ordered aggregate before 3.44; a window's frame order is guaranteed.
+    return (
+        "(SELECT GROUP_CONCAT(k.id, ',') OVER (ORDER BY k.id ROWS BETWEEN UNBOUNDED PRECEDING "
+        f"AND UNBOUNDED FOLLOWING) {_members_of_group(memory)} LIMIT 1)"
+    )
 
 
 def build(sql: Sql) -> str:
     memory = sql.table(Memory)
-    active = f"'{MemoryStatus.ACTIVE.value}'"
     return f"""
-        SELECT {sql.text("w.keep_id")} AS subject, {sql.md5("w.members")} AS fingerprint,
-               w.members AS detail, w.size - 1 AS extra
+        SELECT {sql.text("x.keep_id")} AS subject, {sql.md5("x.members")} AS fingerprint,
+               x.members AS detail, x.size - 1 AS extra
         FROM (
-            SELECT FIRST_VALUE(m.id) OVER (PARTITION BY {GROUP} ORDER BY m.created_at, m.id) AS keep_id,
-                   {sql.string_agg("m.id")} OVER (
-                       PARTITION BY {GROUP} ORDER BY m.id
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
-                   ) AS members,
-                   COUNT(*) OVER (PARTITION BY {GROUP}) AS size,
-                   ROW_NUMBER() OVER (PARTITION BY {GROUP} ORDER BY m.id) AS position
-            FROM {memory} m
-            JOIN (
-                SELECT d.memory_type, d.project, d.content_hash
+            SELECT (SELECT k.id {_members_of_group(memory)} ORDER BY k.created_at, k.id LIMIT 1) AS keep_id,
+                   {_member_list(sql, memory)} AS members,
+                   g.size
+            FROM (
+                SELECT d.memory_type, d.project, d.content_hash, COUNT(*) AS size
                 FROM {memory} d
-                WHERE d.status = {active}
+                WHERE d.status = {ACTIVE}
                 GROUP BY d.memory_type, d.project, d.content_hash
                 HAVING COUNT(*) > 1
-            ) g ON g.memory_type = m.memory_type AND g.project = m.project
-               AND g.content_hash = m.content_hash
-            WHERE m.status = {active}
-        ) w
-        WHERE w.position = 1
+            ) g
+        ) x
     """
 
 
