@@ -28,12 +28,12 @@ ATOCORE_CANDIDATE_MAX_AGE_DAYS = env.int("ATOCORE_CANDIDATE_MAX_AGE_DAYS", defau
 ATOCORE_HARNESS_MIN_PASS_RATE = env.float("ATOCORE_HARNESS_MIN_PASS_RATE", default=0.85)
 ATOCORE_CANDIDATE_QUEUE_MAX = env.int("ATOCORE_CANDIDATE_QUEUE_MAX", default=200)
 ATOCORE_MAX_CONTENT_CHARS = env.int("ATOCORE_MAX_CONTENT_CHARS", default=20_000)
-# Integrity scan: per-check statement timeout (PostgreSQL) and the run lease (SQLite).
-ATOCORE_INTEGRITY_CHECK_TIMEOUT_SECONDS = env.float("ATOCORE_INTEGRITY_CHECK_TIMEOUT_SECONDS", default=300)
-ATOCORE_INTEGRITY_LEASE_SECONDS = env.int("ATOCORE_INTEGRITY_LEASE_SECONDS", default=3600)
 ATOCORE_CORPUS_DIR = Path(
     env("ATOCORE_CORPUS_DIR", default=str(BASE_DIR.parent / "shared" / "corpus"))
 ).expanduser()
+# Integrity scan: per-check statement timeout (PostgreSQL) and the run lease (SQLite).
+ATOCORE_INTEGRITY_CHECK_TIMEOUT_SECONDS = env.float("ATOCORE_INTEGRITY_CHECK_TIMEOUT_SECONDS", default=300)
+ATOCORE_INTEGRITY_LEASE_SECONDS = env.int("ATOCORE_INTEGRITY_LEASE_SECONDS", default=3600)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -32,6 +32,9 @@ RESULTS_DIR = ROOT / "var" / "bench"
 def setup_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "atocore_project.settings")
     os.environ.setdefault("ATOCORE_LOG_LEVEL", "WARNING")
+    # Production settings: DEBUG would keep a log of every query.
+    os.environ.setdefault("DEBUG", "0")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-not-used-for-anything-else-0123456789")
     os.environ.setdefault("ATOCORE_ALERT_LOG", str(RESULTS_DIR / "alerts.log"))
     django.setup()
 
@@ -54,6 +57,8 @@ def reference_queries() -> dict[str, dict[str, str]]:
     m, c, d, p, s, a = (
         t(x) for x in (Memory, SourceChunk, SourceDocument, Project, ProjectState, MemoryAudit)
     )
+    # SQLite, without statistics, needs the same hints as the checks (see Sql.unindexed).
+    action, status = ("+y.action", "+status") if connection.vendor == "sqlite" else ("y.action", "status")
     found = {
         "memory_missing_source_chunk": (
             "x.id, x.source_chunk_id",
@@ -62,7 +67,8 @@ def reference_queries() -> dict[str, dict[str, str]]:
         ),
         "duplicate_active_memories": (
             "memory_type, project, content_hash, COUNT(*)",
-            f"{m} WHERE status = 'active' GROUP BY memory_type, project, content_hash HAVING COUNT(*) > 1",
+            f"{m} WHERE {status} = 'active' GROUP BY memory_type, project, status, content_hash "
+            "HAVING COUNT(*) > 1",
         ),
         "project_state_missing_project": (
             "x.id, x.project",
@@ -83,7 +89,7 @@ def reference_queries() -> dict[str, dict[str, str]]:
         ),
         "memory_without_audit": (
             "x.id, x.status",
-            f"{m} x WHERE NOT EXISTS (SELECT 1 FROM {a} y WHERE y.memory_id = x.id AND y.action = 'created')",
+            f"{m} x WHERE NOT EXISTS (SELECT 1 FROM {a} y WHERE y.memory_id = x.id AND {action} = 'created')",
         ),
     }
     return {

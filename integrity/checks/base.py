@@ -42,6 +42,15 @@ class Sql:
         # A built-in on PostgreSQL; Django registers MD5 on every SQLite connection.
         return f"MD5({expression})"
 
+    def unindexed(self, column: str) -> str:
+        """``column`` as a plain filter, never as the index to drive a lookup with.
+
+        Without statistics (Django never runs ANALYZE) SQLite picks among indexes with the
+        same number of equality terms arbitrarily, and may probe by a column that matches
+        thousands of rows instead of one; a unary plus rules that index out.
+        """
+        return f"+{column}" if self.vendor == "sqlite" else column
+
     def ordered(self, expression: str) -> str:
         """A text expression that sorts byte by byte whatever the database collation."""
         return f'{expression} COLLATE "C"' if self.vendor == "postgresql" else expression

@@ -12,7 +12,7 @@ def build(sql: Sql) -> str:
         FROM {sql.table(Memory)} m
         WHERE NOT EXISTS (
             SELECT 1 FROM {sql.table(MemoryAudit)} a
-            WHERE a.memory_id = m.id AND a.action = '{AuditAction.CREATED.value}'
+            WHERE a.memory_id = m.id AND {sql.unindexed("a.action")} = '{AuditAction.CREATED.value}'
         )
     """
 
