@@ -4,7 +4,7 @@ Runs on the database DATABASE_URL points to, in a throwaway database of its own
 (``bench_integrity_<size>``, created and dropped here). For each size, in a fresh
 process (so peak memory is per size): build the store in SQL, then alternate the
 full scan (``run_integrity_check``) with hand-written reference SQL for the same
-checks (the cheapest exact count each), report medians, the ratio, each check's time and
+checks (the findings fetched, and the cheapest exact count), report medians, the ratios, each check's time and
 query count, whether every planted finding was found (exactly), and peak memory.
 ``--write`` renders every vendor's latest results into docs/BENCHMARKS.md.
 """
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import django
 
-REPEATS = 3
+REPEATS = 5
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "var" / "bench"
 
@@ -319,14 +319,26 @@ def write_docs() -> Path:
     path = ROOT / "docs" / "BENCHMARKS.md"
     section = ["## Integrity scan", ""]
     section += [
-        "`python -m bench.integrity --sizes ... --write` (bench/integrity.py). A store of N memories, N chunks,",
-        "N/10 documents, max(1000, N/100) state rows and N `created` audit rows, built in SQL, with 500",
-        "planted findings of every kind (duplicates: 500 groups, 750 extra members) and decoys that must",
-        "not be found. The scan (`run_integrity_check`: INSERT ... SELECT of the findings, samples, trends",
-        "against the previous run, result state, run row, one alert) against hand-written reference SQL",
-        "for the same checks (the cheapest exact count, one statement each), medians of 3 alternating runs",
-        "after a warm-up, in one process per size. Peak RSS is the process's high-water mark (it includes",
-        "Django itself); the Python peak is tracemalloc during one scan.",
+        "`python -m bench.integrity --sizes ... --write` (bench/integrity.py), in a throwaway database per",
+        "size. A store of N memories, N chunks, N/10 documents, max(1000, N/100) state rows and N audit",
+        "rows, built in SQL, with 500 planted findings of every kind (duplicates: 500 groups, 750 extra",
+        "members) and decoys that must not be found; VACUUM ANALYZE on PostgreSQL (autovacuum's job in",
+        "production), no statistics on SQLite (nothing runs ANALYZE there). The scan is",
+        "`run_integrity_check()` in full: per check its own transaction, the findings written in SQL",
+        "(CREATE TEMPORARY TABLE ... AS on PostgreSQL, which may run in parallel, then INSERT), samples,",
+        "the trend against the previous run; then the run row, the result state and one alert. It runs",
+        "against hand-written SQL for the same checks in the same process, two ways: the findings",
+        "themselves (ids and the dangling reference, fetched: what the scan records) and the cheapest",
+        "exact count. Medians of 5 alternating runs after a warm-up, one process per size; DEBUG off.",
+        "Peak RSS is the process's high-water mark (Django included); the Python peak is tracemalloc",
+        "during one scan. A shared 2-core machine: single figures vary by up to ~1.5x with its load.",
+        "",
+        "Reading it: at 1,000,000 memories the scan is within the 1.2x target of the hand-written",
+        "findings queries; the count-only queries are cheaper still where an index-only scan answers",
+        "them (`memory_missing_project`), which a scan that must name the memories cannot use. At",
+        "10,000 rows a fixed ~10 ms per check on PostgreSQL (~2 ms on SQLite: transaction, scratch",
+        "table, samples, trend, commit) dominates. Every planted finding is found, exactly, at every",
+        "size; queries per check and peak memory are the same at 10,000 and 1,000,000 rows.",
         "",
     ]
     for vendor in ("postgresql", "sqlite"):

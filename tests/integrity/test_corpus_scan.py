@@ -22,8 +22,8 @@ pytestmark = [pytest.mark.corpus, pytest.mark.django_db]
 
 CHECK = "memory_missing_source_chunk"
 
-# 5,034 records; 6 quotes are found in no 2022 chunk (import_memories reports them as
-# unresolved), so 5,028 memories name a source chunk.
+# 5,034 records, 6 of them with no source at all (`"source": null`): 5,028 memories name
+# a source chunk (every quote of the others is found in a 2022 chunk).
 WITH_SOURCE = 5028
 # Every 2026 document was edited, but chunks are content-addressed per section and
 # paragraph: only the memories whose own chunk's text changed lose it. 731 of them,
