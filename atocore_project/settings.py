@@ -36,6 +36,9 @@ ATOCORE_CHUNK_MAX_CHARS = env.int("ATOCORE_CHUNK_MAX_CHARS", default=1500)
 ATOCORE_CORPUS_DIR = Path(
     env("ATOCORE_CORPUS_DIR", default=str(BASE_DIR.parent / "shared" / "corpus"))
 ).expanduser()
+# Integrity scan: per-check statement timeout (PostgreSQL) and the run lease (SQLite).
+ATOCORE_INTEGRITY_CHECK_TIMEOUT_SECONDS = env.float("ATOCORE_INTEGRITY_CHECK_TIMEOUT_SECONDS", default=300)
+ATOCORE_INTEGRITY_LEASE_SECONDS = env.int("ATOCORE_INTEGRITY_LEASE_SECONDS", default=3600)
 
 INSTALLED_APPS = [
     "observability.admin_site.AtocoreAdminConfig",
