@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from django.core.exceptions import EmptyResultSet
 from django.db import connections, transaction
-from django.db.models import Case, CharField, DateTimeField, F, Value, When
+from django.db.models import Case, CharField, DateTimeField, F, Q, Value, When
 from django.db.models.expressions import Combinable
 from django.utils import timezone
 
@@ -229,16 +229,14 @@ def _rollback_to_savepoint(connection) -> None:
 
 
 def _action_expression(patch: Mapping[str, Any]):
-    """The per-row action of a set-based change, chosen as action_for() would."""
+    """The per-row action of a set-based change, chosen exactly as action_for() would."""
+    whens = []
     if "status" in patch:
         moved = _STATUS_ACTIONS.get(patch["status"], AuditAction.UPDATED)
-        return Case(When(status=patch["status"], then=Value(AuditAction.UPDATED)), default=Value(moved))
-    if "reference_count" in patch:
-        return Case(
-            When(reference_count__lt=patch["reference_count"], then=Value(AuditAction.REINFORCED)),
-            default=Value(AuditAction.UPDATED),
-        )
-    return Value(AuditAction.UPDATED)
+        whens.append(When(~Q(status=patch["status"]), then=Value(moved)))
+    if isinstance(patch.get("reference_count"), int):
+        whens.append(When(reference_count__lt=patch["reference_count"], then=Value(AuditAction.REINFORCED)))
+    return Case(*whens, default=Value(AuditAction.UPDATED)) if whens else Value(AuditAction.UPDATED)
 
 
 def record_set(

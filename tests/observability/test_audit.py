@@ -858,3 +858,15 @@ def test_folding_the_audit_rows_reproduces_every_memory():
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+def test_a_bulk_update_names_its_action_as_action_for_does():
+    """Found by the state machine: status kept + count raised is a reinforcement."""
+    same_status = factories.memory()
+    moved = factories.memory()
+
+    Memory.objects.filter(pk=same_status.pk).update(reference_count=1, status="candidate")
+    Memory.objects.filter(pk=moved.pk).update(reference_count=5, status="active")
+
+    assert memory_audit(same_status.pk).last().action == "reinforced"
+    assert memory_audit(moved.pk).last().action == "promoted"
