@@ -85,6 +85,7 @@ def create_memory(
     note: str = "",
     created_at: datetime.datetime | None = None,
     external_key: str | None = None,
+    user: str | None = None,
 ) -> Memory:
     """Create a memory (any status; candidate by default). Raises InvalidMemoryData."""
     fields = _clean_fields(
@@ -108,11 +109,13 @@ def create_memory(
     )
     with transaction.atomic():
         _save(memory, force_insert=True)
-        audit.record(memory.pk, before=None, after=audit.snapshot(memory), actor=actor, note=note)
+        audit.record(memory.pk, before=None, after=audit.snapshot(memory), actor=actor, note=note, user=user)
     return memory
 
 
-def update_memory(memory: Memory | uuid.UUID | str, *, actor: str, note: str = "", **fields) -> Memory:
+def update_memory(
+    memory: Memory | uuid.UUID | str, *, actor: str, note: str = "", user: str | None = None, **fields
+) -> Memory:
     """Change content, memory_type, project, confidence or source_chunk_id.
 
     Any status. A change to nothing writes nothing. Raises InvalidMemoryData.
@@ -130,14 +133,18 @@ def update_memory(memory: Memory | uuid.UUID | str, *, actor: str, note: str = "
         for name in changed:
             setattr(current, name, fields[name])
         _save(current, fields=changed)
-        audit.record(current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note)
+        audit.record(
+            current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note, user=user
+        )
     return current
 
 
 # -- transitions --------------------------------------------------------------------
 
 
-def _transition(memory, *, action: str, allowed: set[str], to: str, actor: str, note: str, **extra) -> Memory:
+def _transition(
+    memory, *, action: str, allowed: set[str], to: str, actor: str, note: str, user: str | None, **extra
+) -> Memory:
     with transaction.atomic():
         current = _locked(memory)
         if current.status not in allowed:
@@ -147,26 +154,34 @@ def _transition(memory, *, action: str, allowed: set[str], to: str, actor: str, 
         for name, value in extra.items():
             setattr(current, name, value)
         _save(current, fields=["status", *extra])
-        audit.record(current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note)
+        audit.record(
+            current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note, user=user
+        )
     return current
 
 
-def promote_memory(memory, *, actor: str, note: str = "") -> Memory:
+def promote_memory(memory, *, actor: str, note: str = "", user: str | None = None) -> Memory:
     """candidate -> active. Raises IllegalTransition from any other status."""
-    return _transition(memory, action="promote", allowed={S.CANDIDATE}, to=S.ACTIVE, actor=actor, note=note)
+    return _transition(
+        memory, action="promote", allowed={S.CANDIDATE}, to=S.ACTIVE, actor=actor, note=note, user=user
+    )
 
 
-def reject_candidate_memory(memory, *, actor: str, note: str = "") -> Memory:
+def reject_candidate_memory(memory, *, actor: str, note: str = "", user: str | None = None) -> Memory:
     """candidate -> rejected. Raises IllegalTransition from any other status."""
-    return _transition(memory, action="reject", allowed={S.CANDIDATE}, to=S.REJECTED, actor=actor, note=note)
+    return _transition(
+        memory, action="reject", allowed={S.CANDIDATE}, to=S.REJECTED, actor=actor, note=note, user=user
+    )
 
 
-def invalidate_memory(memory, *, actor: str, note: str = "") -> Memory:
+def invalidate_memory(memory, *, actor: str, note: str = "", user: str | None = None) -> Memory:
     """active -> invalid. Raises IllegalTransition from any other status."""
-    return _transition(memory, action="invalidate", allowed={S.ACTIVE}, to=S.INVALID, actor=actor, note=note)
+    return _transition(
+        memory, action="invalidate", allowed={S.ACTIVE}, to=S.INVALID, actor=actor, note=note, user=user
+    )
 
 
-def supersede_memory(memory, *, by, actor: str, note: str = "") -> Memory:
+def supersede_memory(memory, *, by, actor: str, note: str = "", user: str | None = None) -> Memory:
     """active -> superseded by another active memory. Raises IllegalTransition otherwise."""
     old_pk = memory.pk if isinstance(memory, Memory) else memory
     new_pk = by.pk if isinstance(by, Memory) else by
@@ -199,6 +214,7 @@ def supersede_memory(memory, *, by, actor: str, note: str = "") -> Memory:
             to=S.SUPERSEDED,
             actor=actor,
             note=note,
+            user=user,
             superseded_by=successor.pk,
         )
 
@@ -210,7 +226,9 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def reinforce_memory(memory, *, actor: str = "reinforcement", note: str = "") -> Memory:
+def reinforce_memory(
+    memory, *, actor: str = "reinforcement", note: str = "", user: str | None = None
+) -> Memory:
     """Count one more reference: reference_count + 1, last_referenced_at now, confidence nudged up.
 
     Candidates and active memories only; raises IllegalTransition otherwise.
@@ -227,7 +245,9 @@ def reinforce_memory(memory, *, actor: str = "reinforcement", note: str = "") ->
         _save(current, fields=["reference_count", "confidence", "last_referenced_at"])
         # The snapshot must hold the resulting integer, never the expression.
         current.refresh_from_db(fields=["reference_count"])
-        audit.record(current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note)
+        audit.record(
+            current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note, user=user
+        )
     return current
 
 
