@@ -59,8 +59,8 @@ def _integrity_summary(row: dict | None) -> dict[str, Any] | None:
     elif isinstance(checks, list):
         counts = {str(c.get("name", i)): _count(c) for i, c in enumerate(checks) if isinstance(c, dict)}
     total = result.get("total_findings")
-    if not isinstance(total, int) and counts:
-        total = sum(c for c in counts.values() if isinstance(c, int))
+    if not isinstance(total, int) and counts and all(isinstance(c, int) for c in counts.values()):
+        total = sum(counts.values())
     return {
         "total_findings": total if isinstance(total, int) else None,
         "checks": counts,

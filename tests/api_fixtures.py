@@ -26,7 +26,7 @@ def token_client(user) -> APIClient:
 @pytest.fixture
 def staff_user(db):
     """A staff member: joins the API group by being staff."""
-    return get_user_model().objects.create_user("triager", password="triage-pass-123", is_staff=True)
+    return get_user_model().objects.create_user("triager", is_staff=True)
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def api(staff_user) -> APIClient:
 @pytest.fixture
 def outsider_api(db) -> APIClient:
     """An authenticated user without the API group: every data route answers 403."""
-    return token_client(get_user_model().objects.create_user("outsider", password="outsider-pass-123"))
+    return token_client(get_user_model().objects.create_user("outsider"))
 
 
 @pytest.fixture
