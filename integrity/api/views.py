@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrity.models import IntegrityRun
+from memories.models import ProjectState
 from observability.api.pagination import KeysetPagination
 from observability.api.permissions import AUDIT_READERS
 
@@ -66,8 +67,6 @@ class LatestIntegrityView(APIView):
         ),
     )
     def get(self, request):
-        from memories.models import ProjectState
-
         run = IntegrityRun.objects.order_by("-started_at", "-id").first()
         state = (
             ProjectState.objects.filter(project=SYSTEM_PROJECT, category=STATE_CATEGORY, key=STATE_KEY)
