@@ -50,6 +50,7 @@ def _unknown_project(name: str) -> ValidationError:
 class MemoryViewSet(viewsets.GenericViewSet):
     permission_classes = MEMORY_USERS
     serializer_class = MemorySerializer
+    queryset = Memory.objects.all()  # for the browsable API; the views build their own
     pagination_class = KeysetPagination
     lookup_value_regex = "[^/]+"
     http_method_names = ["get", "post", "patch", "head", "options"]

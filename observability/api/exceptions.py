@@ -7,6 +7,7 @@ project's handler404/handler500, so that URLs no view matches answer in the same
 
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import Http404, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -62,7 +63,17 @@ def not_found(request, exception=None):
     """handler404: JSON outside the admin pages."""
     if _is_admin_page(request):
         return defaults.page_not_found(request, exception)
-    return JsonResponse(error_body("not_found", f"no route {request.path}"), status=404)
+    message = f"no route {request.path}"
+    if not request.path.endswith("/") and _has_route(request.path + "/"):
+        message += f" (the API's paths end with a slash: {request.path}/)"
+    return JsonResponse(error_body("not_found", message), status=404)
+
+
+def _has_route(path: str) -> bool:
+    try:
+        return resolve(path).func is not not_found
+    except Resolver404:
+        return False
 
 
 def server_error(request):

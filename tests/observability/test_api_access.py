@@ -163,6 +163,14 @@ def test_an_unknown_route_is_a_json_404(api, path):
     assert response.json()["error"]["code"] == "not_found"
 
 
+def test_a_path_without_its_trailing_slash_is_a_json_404_that_says_so(api):
+    response = api.post("/api/v1/memories", {"memory_type": "fact"}, format="json")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == (
+        "no route /api/v1/memories (the API's paths end with a slash: /api/v1/memories/)"
+    )
+
+
 def test_the_admin_keeps_its_html_404(staff_user):
     client = APIClient()
     client.force_login(staff_user)
@@ -291,3 +299,21 @@ def test_create_api_token_prints_the_same_token_again_unless_rotated(staff_user)
 def test_create_api_token_for_an_unknown_user_fails():
     with pytest.raises(CommandError, match="no user named 'nobody'"):
         run_command("nobody")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "perm"),
+    [r for r in ROUTES if r[0] == "get"],
+    ids=[i for i, r in zip(ROUTE_IDS, ROUTES, strict=True) if r[0] == "get"],
+)
+def test_the_browsable_api_renders_every_read_for_a_logged_in_staff_member(staff_user, method, path, perm):
+    from observability.alerts import emit_alert
+    from tests import factories
+
+    factories.memory()
+    emit_alert("info", "an alert", "x")
+    client = APIClient()
+    client.force_login(staff_user)
+    response = client.get(path, HTTP_ACCEPT="text/html")
+    assert response.status_code in (200, 404)
+    assert response["Content-Type"].startswith("text/html")
