@@ -131,8 +131,8 @@ class Memory(models.Model):
                 name="memory_dedup_idx",
             ),
             models.Index(fields=["status", "created_at"], name="memory_status_created_idx"),
-            # The API's default listing: newest first, paged by (created_at, id).
-            models.Index(fields=["created_at", "id"], name="memory_created_idx"),
+            # The admin's memory list, newest first, without sorting the whole table.
+            models.Index(fields=["-created_at", "id"], name="memory_created_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -12,6 +12,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='memory',
-            index=models.Index(fields=['created_at', 'id'], name='memory_created_idx'),
+            index=models.Index(fields=['-created_at', 'id'], name='memory_created_idx'),
         ),
     ]
