@@ -143,7 +143,15 @@ def update_memory(
 
 
 def _transition(
-    memory, *, action: str, allowed: set[str], to: str, actor: str, note: str, user: str | None, **extra
+    memory,
+    *,
+    action: str,
+    allowed: set[str],
+    to: str,
+    actor: str,
+    note: str,
+    user: str | None = None,
+    **extra,
 ) -> Memory:
     with transaction.atomic():
         current = _locked(memory)
