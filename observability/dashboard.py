@@ -37,14 +37,13 @@ def _system_state() -> dict[tuple[str, str], dict[str, Any]]:
     return {(row["category"], row["key"]): row for row in rows}
 
 
-def last_alerts() -> dict[str, Any]:
-    """The last alert of each severity (None where there was none), from project state."""
-    states = _system_state()
-    return {s: _value(states.get(("alert", f"last_{s}"))) for s in SEVERITIES}
-
-
 def _value(row: dict | None) -> Any:
     return row["value"] if row is not None else None
+
+
+def _alert(row: dict | None) -> dict | None:
+    value = _value(row)
+    return value if isinstance(value, dict) else None
 
 
 def _integrity_summary(row: dict | None) -> dict[str, Any] | None:
@@ -120,7 +119,7 @@ def dashboard_data() -> dict[str, Any]:
     return {
         "generated_at": timezone.now().isoformat(),
         "integrity": _integrity_summary(states.get(INTEGRITY_KEY)),
-        "alerts": {s: _value(states.get(("alert", f"last_{s}"))) for s in SEVERITIES},
+        "alerts": {s: _alert(states.get(("alert", f"last_{s}"))) for s in SEVERITIES},
         "recent_mutations": recent_mutations(),
         "candidate_queue": {"size": candidate_queue_size(), "max": settings.ATOCORE_CANDIDATE_QUEUE_MAX},
         "harness": _harness(states.get((HARNESS_CATEGORY, HARNESS_KEY))),
