@@ -1,7 +1,10 @@
 """Who may use the API: the API group, staff membership of it, and API tokens.
 
-The group is created by a data migration (observability 0002) with the permissions
-the API checks. Staff belong to it by default: a user who becomes staff joins it, a
+The group is created by a data migration (observability 0002) and granted the
+permissions the API checks; on a fresh database those permissions only exist after
+the last migration, so a post_migrate receiver completes the group (and recreates it
+after a flush). The group's permissions are the code's: they are re-granted on every
+migrate. Staff belong to it by default: a user who becomes staff joins it, a
 user who stops being staff leaves it (receivers below, connected in apps.py). Users
 who are not staff (a pipeline's service account) are added to it by hand.
 """
@@ -9,7 +12,8 @@ who are not staff (a pipeline's service account) are added to it by hand.
 import structlog
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Q
 
 logger = structlog.get_logger(__name__)
 
@@ -50,16 +54,22 @@ def sync_api_group(sender, instance, created, raw, update_fields=None, **kwargs)
         instance.groups.remove(group)
 
 
-def ensure_api_group() -> Group:
-    """Create the group with its permissions if missing (e.g. after a test flush)."""
-    with transaction.atomic():
-        group, _ = Group.objects.get_or_create(name=API_GROUP)
-        for label in API_GROUP_PERMISSIONS:
-            app_label, codename = label.split(".")
-            group.permissions.add(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+def ensure_api_group(using: str = DEFAULT_DB_ALIAS) -> Group:
+    """The API group with every API permission: created or completed if need be. Idempotent."""
+    wanted = Q()
+    for label in API_GROUP_PERMISSIONS:
+        app_label, codename = label.split(".")
+        wanted |= Q(content_type__app_label=app_label, codename=codename)
+    with transaction.atomic(using=using):
+        group, _ = Group.objects.using(using).get_or_create(name=API_GROUP)
+        group.permissions.add(*Permission.objects.using(using).filter(wanted))
     return group
+
+
+def complete_api_group(sender, using=DEFAULT_DB_ALIAS, **kwargs):
+    """post_migrate of observability: grant the permissions Django has just created
+    (on a fresh database they do not exist yet when the data migration runs)."""
+    ensure_api_group(using)
 
 
 def issue_token(username: str, *, rotate: bool = False) -> tuple[str, bool]:

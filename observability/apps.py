@@ -18,3 +18,7 @@ class ObservabilityConfig(AppConfig):
         signals.post_save.connect(
             access.sync_api_group, sender=user_model, dispatch_uid="observability.sync_api_group"
         )
+        # After auth's own receiver has made this app's permissions (it was connected first).
+        signals.post_migrate.connect(
+            access.complete_api_group, sender=self, dispatch_uid="observability.complete_api_group"
+        )

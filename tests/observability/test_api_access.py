@@ -217,14 +217,35 @@ def test_the_migration_made_the_group_with_exactly_the_api_permissions():
     assert granted == set(access.API_GROUP_PERMISSIONS)
 
 
-def test_the_migration_keeps_the_same_permissions_as_the_code():
+def _api_group_migration():
     import importlib
+    from pathlib import Path
 
-    migration = importlib.import_module("observability.migrations.0002_api_group")
+    import observability.migrations
+
+    [path] = Path(observability.migrations.__path__[0]).glob("*_api_group.py")
+    return importlib.import_module(f"observability.migrations.{path.stem}")
+
+
+def test_the_migration_keeps_the_same_permissions_as_the_code():
+    migration = _api_group_migration()
     assert (migration.API_GROUP, migration.API_GROUP_PERMISSIONS) == (
         access.API_GROUP,
         access.API_GROUP_PERMISSIONS,
     )
+
+
+def test_the_data_migration_grants_existing_permissions_and_enrols_existing_staff():
+    from django.apps import apps as global_apps
+
+    Group.objects.filter(name=access.API_GROUP).delete()
+    staff = get_user_model().objects.create_user("old-staff", is_staff=True)  # no group: it was deleted
+    other = get_user_model().objects.create_user("not-staff")
+    _api_group_migration().create_api_group(global_apps, None)
+    group = Group.objects.get(name=access.API_GROUP)
+    assert group.permissions.count() == len(access.API_GROUP_PERMISSIONS)
+    assert list(group.user_set.all()) == [staff]
+    assert not other.groups.exists()
 
 
 def test_a_new_staff_user_joins_the_api_group():
