@@ -2,8 +2,8 @@
 
 The group is created by a data migration (observability 0002) and granted the
 permissions the API checks; on a fresh database those permissions only exist after
-the last migration, so a post_migrate receiver completes the group (and recreates it
-after a flush). The group's permissions are the code's: they are re-granted on every
+the last migration, so a post_migrate receiver completes the group (and makes it
+again after a flush). The group's permissions are the code's: they are re-granted on every
 migrate. Staff belong to it by default: a user who becomes staff joins it, a
 user who stops being staff leaves it (receivers below, connected in apps.py). Users
 who are not staff (a pipeline's service account) are added to it by hand.
@@ -67,8 +67,10 @@ def ensure_api_group(using: str = DEFAULT_DB_ALIAS) -> Group:
 
 
 def complete_api_group(sender, using=DEFAULT_DB_ALIAS, **kwargs):
-    """post_migrate of observability: grant the permissions Django has just created
-    (on a fresh database they do not exist yet when the data migration runs)."""
+    """post_migrate of observability: grant the permissions Django has just created (on a
+    fresh database they do not exist yet when the data migration runs); after a flush,
+    which empties what data migrations made, make the group again, as Django does its
+    permissions."""
     ensure_api_group(using)
 
 
