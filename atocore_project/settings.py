@@ -48,6 +48,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "memories",
     "observability",
     "integrity",
@@ -100,6 +103,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The API throttles keep their counters here: set CACHE_URL to a shared cache (e.g.
+# dbcache://atocore_cache after createcachetable) when several processes serve the API.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -116,12 +123,41 @@ STATIC_URL = "static/"
 STATIC_ROOT = ATOCORE_DATA_DIR / "static"
 
 REST_FRAMEWORK = {
+    # Token first: its WWW-Authenticate header turns an anonymous request into a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "observability.api.throttling.AnonThrottle",
+        "observability.api.throttling.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("ATOCORE_API_THROTTLE_ANON", default="60/minute"),
+        "user": env("ATOCORE_API_THROTTLE_USER", default="1200/minute"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "observability.api.exceptions.exception_handler",
+}
+ATOCORE_API_PAGE_SIZE = env.int("ATOCORE_API_PAGE_SIZE", default=50)
+ATOCORE_API_MAX_PAGE_SIZE = env.int("ATOCORE_API_MAX_PAGE_SIZE", default=200)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "AtoCore Ops API",
+    "DESCRIPTION": "Memories, their lifecycle and audit trail, alerts, integrity and the dashboard.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "observability.api.schema.add_error_responses",
+    ],
 }
 
 # Production hardening; each follows DEBUG unless set explicitly.

@@ -186,12 +186,14 @@ def reject_candidate_memory(memory, *, actor: str, note: str = "", user: str | N
     )
 
 
-def invalidate_memory(memory, *, actor: str, note: str = "") -> Memory:
+def invalidate_memory(memory, *, actor: str, note: str = "", user: str | None = None) -> Memory:
     """active -> invalid. Raises IllegalTransition from any other status."""
-    return _transition(memory, action="invalidate", allowed={S.ACTIVE}, to=S.INVALID, actor=actor, note=note)
+    return _transition(
+        memory, action="invalidate", allowed={S.ACTIVE}, to=S.INVALID, actor=actor, note=note, user=user
+    )
 
 
-def supersede_memory(memory, *, by, actor: str, note: str = "") -> Memory:
+def supersede_memory(memory, *, by, actor: str, note: str = "", user: str | None = None) -> Memory:
     """active -> superseded by another active memory. Raises IllegalTransition otherwise."""
     old_pk = memory.pk if isinstance(memory, Memory) else memory
     new_pk = by.pk if isinstance(by, Memory) else by
@@ -224,6 +226,7 @@ def supersede_memory(memory, *, by, actor: str, note: str = "") -> Memory:
             to=S.SUPERSEDED,
             actor=actor,
             note=note,
+            user=user,
             superseded_by=successor.pk,
         )
 
@@ -235,7 +238,9 @@ def _as_uuid(value) -> uuid.UUID | None:
         return None
 
 
-def reinforce_memory(memory, *, actor: str = "reinforcement", note: str = "") -> Memory:
+def reinforce_memory(
+    memory, *, actor: str = "reinforcement", note: str = "", user: str | None = None
+) -> Memory:
     """Count one more reference: reference_count + 1, last_referenced_at now, confidence nudged up.
 
     Candidates and active memories only; raises IllegalTransition otherwise.
@@ -252,7 +257,9 @@ def reinforce_memory(memory, *, actor: str = "reinforcement", note: str = "") ->
         _save(current, fields=["reference_count", "confidence", "last_referenced_at"])
         # The snapshot must hold the resulting integer, never the expression.
         current.refresh_from_db(fields=["reference_count"])
-        audit.record(current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note)
+        audit.record(
+            current.pk, before=before, after=audit.snapshot(current), actor=actor, note=note, user=user
+        )
     return current
 
 

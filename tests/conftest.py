@@ -1,5 +1,7 @@
 import pytest
 
+pytest_plugins = ["tests.api_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _alert_log_in_tmp(settings, tmp_path):
