@@ -27,6 +27,7 @@ def fresh_cache():
 def staff(username: str = "alice", *perms: str) -> User:
     """A staff user holding exactly ``perms`` ("memories.view_memory", ...)."""
     user = User.objects.create_user(username, password="pw-for-tests-only", is_staff=True)
+    user.groups.clear()  # staff join the API group by default; "exactly" means without it
     for perm in perms:
         app_label, codename = perm.split(".")
         user.user_permissions.add(
