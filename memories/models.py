@@ -141,6 +141,7 @@ class Memory(models.Model):
     objects = MemoryQuerySet.as_manager()
 
     class Meta:
+        verbose_name_plural = "memories"
         ordering = ["-created_at", "id"]
         indexes = [
             models.Index(

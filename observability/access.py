@@ -1,6 +1,6 @@
 """Who may use the API: the API group, staff membership of it, and API tokens.
 
-The group is created by a data migration (observability 0002) and granted the
+The group is created by a data migration (observability 0003) and granted the
 permissions the API checks; on a fresh database those permissions only exist after
 the last migration, so a post_migrate receiver completes the group (and makes it
 again after a flush). The group's permissions are the code's: they are re-granted on every
@@ -18,7 +18,7 @@ from django.db.models import Q
 logger = structlog.get_logger(__name__)
 
 API_GROUP = "atocore-api"
-# Kept equal to the frozen copy in observability/migrations/0002_api_group.py (tested).
+# Kept equal to the frozen copy in observability/migrations/0003_api_group.py (tested).
 API_GROUP_PERMISSIONS = (
     "memories.view_memory",
     "memories.change_memory",

@@ -114,105 +114,68 @@ def full_counts_over(captured, table: str = AUDIT_TABLE) -> list[str]:
 # -- a small store for the browser test and the screenshots ---------------------------------
 
 
-def _replay(record: dict, by_key: dict) -> None:
-    from memories import services
-    from memories.models import Project
+def load_demo_store(*, corpus_dir, work_dir, limit: int = 300) -> str:
+    """The main job on a slice of the corpus, so the dashboard shows what production would.
 
-    Project.objects.get_or_create(name=record["project"])
-    memory = services.create_memory(
-        memory_type=record["memory_type"],
-        content=record["content"],
-        project=record["project"],
-        confidence=record["confidence"],
-        actor="import",
-        created_at=datetime.datetime.fromisoformat(record["created_at"].replace("Z", "+00:00")),
-        external_key=record["key"],
-    )
-    for _ in range(min(record["reinforcements"], 5)):
-        services.reinforce_memory(memory, actor="import")
-    status = record["status"]
-    if status in {"active", "invalid", "superseded"}:
-        services.promote_memory(memory, actor="import")
-    if status == "rejected":
-        services.reject_candidate_memory(memory, actor="import")
-    if status == "invalid":
-        services.invalidate_memory(memory, actor="import")
-    by_key[record["key"]] = memory
-
-
-def load_demo_store(*, corpus_dir, work_dir, limit: int = 150) -> str:
-    """The first ``limit`` corpus memories, plus integrity, alert and harness state; says how.
-
-    Through ``manage.py import_memories`` where that command exists, else replayed through
-    the services here (the same steps); generated memories where the corpus is absent.
+    The first ``limit`` corpus memories and their documents: ingest their 2022 text,
+    import, run nightly, ingest their 2026 text, run the integrity scan (which raises its
+    own warning), record a harness result. Documents are read from the corpus and the
+    slice written into ``work_dir`` (a temporary folder, never the repository). Where the
+    corpus is absent, generated memories go through the same commands. Says which.
     """
     import io
     import json
+    import shutil
 
-    from django.core.management import call_command, get_commands
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
 
-    from memories import services
-    from memories.models import Memory, Project
-    from observability.alerts import emit_alert
+    from observability.harness import record_harness_result
 
+    quiet = {"stdout": io.StringIO(), "stderr": io.StringIO()}
     path = corpus_dir / "memories.jsonl"
-    by_key: dict = {}
     if path.is_file():
-        with path.open() as handle:
+        with path.open(encoding="utf-8") as handle:
             lines = [line for _, line in zip(range(limit), handle, strict=False)]
-        if "import_memories" in get_commands():
-            part = work_dir / "memories.jsonl"
-            part.write_text("".join(lines))
-            projects = str(corpus_dir / "projects.jsonl")
-            call_command("import_memories", str(part), projects=projects, stdout=io.StringIO())
-            source = f"the first {len(lines)} memories of the corpus, through manage.py import_memories"
-        else:
-            for line in (corpus_dir / "projects.jsonl").read_text().splitlines():
-                project = json.loads(line)
-                Project.objects.get_or_create(
-                    name=project["name"], defaults={"description": project["description"]}
-                )
-            records = [json.loads(line) for line in lines]
-            for record in records:
-                _replay(record, by_key)
-            for record in records:  # successors may come later in the file
-                successor = by_key.get(record.get("superseded_by") or "")
-                own = by_key[record["key"]]
-                if record["status"] == "superseded" and successor is not None and successor.pk != own.pk:
-                    services.supersede_memory(own, by=successor, actor="import")
-            source = f"the first {len(records)} memories of the corpus, replayed through the services"
+        documents = {json.loads(line)["source"]["document"] for line in lines if json.loads(line)["source"]}
+        for revision in ("peps-2022", "peps-2026"):
+            (work_dir / revision).mkdir()
+            for name in documents:
+                shutil.copy(corpus_dir / revision / name, work_dir / revision / name)
+        (work_dir / "memories.jsonl").write_text("".join(lines), encoding="utf-8")
+        projects = corpus_dir / "projects.jsonl"
+        source = f"the first {len(lines)} corpus memories and their {len(documents)} documents"
     else:
-        Project.objects.get_or_create(name="demo")
-        for i in range(limit):
-            record = {
+        (work_dir / "peps-2022").mkdir()
+        (work_dir / "peps-2026").mkdir()
+        (work_dir / "peps-2022" / "demo.md").write_text("# Demo\n\nGenerated memory number 0.\n")
+        (work_dir / "peps-2026" / "demo.md").write_text("# Demo\n\nEdited since.\n")
+        (work_dir / "projects.jsonl").write_text('{"name": "demo", "description": "generated"}\n')
+        projects = work_dir / "projects.jsonl"
+        records = [
+            {
                 "key": f"generated/{i}",
                 "memory_type": "knowledge" if i % 3 else "decision",
                 "project": "demo",
                 "content": f"Generated memory number {i}.",
                 "confidence": 0.5,
                 "status": "active" if i % 7 == 0 else "candidate",
+                "superseded_by": None,
                 "reinforcements": i % 4,
-                "created_at": "2024-01-01T00:00:00Z",
+                "created_at": "2026-11-30T00:00:00Z",
+                "source": {"document": "demo.md", "quote": "Generated memory number 0."} if i == 0 else None,
             }
-            _replay(record, by_key)
+            for i in range(limit)
+        ]
+        (work_dir / "memories.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
         source = f"{limit} generated memories (the corpus is absent)"
-    memories = list(Memory.objects.order_by("created_at", "id")[:4])
-    now = timezone.now()
-    for day, missing in ((4, 1), (3, 2), (2, 2), (1, 3)):
-        result = integrity_result(finished_at=now - datetime.timedelta(days=day))
-        result["checks"]["memory_missing_source_chunk"]["count"] = missing
-        add_integrity_run(result, started_at=now - datetime.timedelta(days=day))
-    latest = integrity_result(finished_at=now - datetime.timedelta(minutes=5))
-    latest["checks"]["memory_missing_source_chunk"]["samples"] = [str(m.pk) for m in memories[:3]]
-    latest["checks"]["duplicate_active_memories"]["samples"] = [str(memories[3].pk)]
-    add_integrity_run(latest, started_at=now - datetime.timedelta(minutes=5))
-    write_integrity_result(latest)
-    emit_alert("warning", "Integrity scan found drift", "4 findings in 2 checks", {"run_id": "run-42"})
-    emit_alert("info", "Nightly run finished", "expiry, auto-promotion, integrity scan")
-    services.set_project_state(
-        project="atocore",
-        category="status",
-        key="harness_result",
-        value={"passed": 18, "total": 20, "recorded_at": now.isoformat()},
-    )
+    call_command("ingest", str(work_dir / "peps-2022"), **quiet)
+    call_command("import_memories", str(work_dir / "memories.jsonl"), projects=str(projects), **quiet)
+    call_command("nightly", **quiet)
+    call_command("ingest", str(work_dir / "peps-2026"), **quiet)
+    try:
+        call_command("integrity_check", **quiet)
+    except CommandError as exc:  # 1: findings, which this store has on purpose
+        assert exc.returncode == 1, exc
+    record_harness_result(passed=18, total=20)
     return source

@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from integrity.checks import all_checks
 from memories.models import Memory
 from observability.models import MemoryAudit
 from tests.admin_support import fresh_cache, load_demo_store  # noqa: F401
@@ -77,9 +78,9 @@ def test_triage_in_a_real_browser(live_server, page, shots, django_user_model, t
     page.wait_for_url(f"{url}/admin/")
 
     # The three panels, filled.
-    assert page.locator("#integrity-checks tbody tr").count() == 4
+    assert page.locator("#integrity-checks tbody tr").count() == len(all_checks())
     assert "memory_missing_source_chunk" in page.inner_text("#panel-integrity")
-    assert page.inner_text("#alert-warning").count("Integrity scan found drift") == 1
+    assert page.inner_text("#alert-warning").count("Integrity scan found") == 1
     assert page.locator("#panel-mutations tbody tr").count() == 10
     assert page.locator("#panel-trends svg").count() == 2
     page.screenshot(path=str(shots / "dashboard.png"), full_page=True)
