@@ -72,8 +72,13 @@ def _count_failure() -> None:
         _failures += 1
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_json_value(value: Any) -> Any:
     """A field value as JSON: canonical UUIDs, ISO 8601 UTC datetimes, exact Decimals."""
+    if type(value) in _PLAIN:  # most columns: the hot path of every mutation
+        return value
     if isinstance(value, Combinable):
         raise TypeError(f"cannot snapshot an unresolved expression: {value!r}")
     if isinstance(value, uuid.UUID):
@@ -115,19 +120,20 @@ def action_for(before: Mapping | None, after: Mapping | None) -> str:
     return AuditAction.UPDATED
 
 
-def _build(memory_id, *, before, after, action, actor, note, user) -> MemoryAudit:
+def _build(memory_id, *, before, after, action, actor, note, user) -> dict[str, Any]:
+    """One audit row's column values (a dict, not a model instance: this runs per mutation)."""
     ambient = current()
-    return MemoryAudit(
-        memory_id=memory_id,
-        action=action or action_for(before, after),
-        actor=actor or ambient.actor,
-        user=(user if user is not None else ambient.user) or "",
-        note=note if note is not None else ambient.note,
-        request_id=current_request_id(),
-        before=before,
-        after=after,
-        timestamp=timezone.now(),
-    )
+    return {
+        "memory_id": memory_id,
+        "action": action or action_for(before, after),
+        "actor": actor or ambient.actor,
+        "user": (user if user is not None else ambient.user) or "",
+        "request_id": current_request_id(),
+        "before": before,
+        "after": after,
+        "note": note if note is not None else ambient.note,
+        "timestamp": timezone.now(),
+    }
 
 
 def record(
@@ -139,7 +145,7 @@ def record(
     actor: str | None = None,
     note: str | None = None,
     user: str | None = None,
-) -> MemoryAudit | None:
+) -> bool:
     """Write one audit row; the ambient context fills what is not given. Never raises."""
     return _write(
         [_build(memory_id, before=before, after=after, action=action, actor=actor, note=note, user=user)]
@@ -152,13 +158,13 @@ def record_many(
     actor: str | None = None,
     note: str | None = None,
     user: str | None = None,
-) -> MemoryAudit | None:
+) -> bool:
     """Write one row per ``(memory_id, before, after)`` with a single bulk insert."""
     rows = [
         _build(mid, before=b, after=a, action=None, actor=actor, note=note, user=user)
         for mid, b, a in changes
     ]
-    return _write(rows) if rows else None
+    return _write(rows) if rows else True
 
 
 _SAVEPOINT = "atocore_audit"
@@ -177,46 +183,55 @@ def _batch_size(connection) -> int:
     return max(1, limit // len(_COLUMNS)) if limit else 2000
 
 
-def _write(rows: list[MemoryAudit]) -> MemoryAudit | None:
+def _write(rows: list[dict[str, Any]]) -> bool:
     """INSERT the rows inside a savepoint of their own; on failure roll back to it, log, count.
 
     Raw SQL rather than Model.save(): this runs on every mutation, and the ORM's
     per-save machinery cost more than the INSERT itself. On PostgreSQL the savepoint,
-    the INSERT and the release travel in one round trip.
+    the INSERT and the release travel in one round trip. Several batches share one
+    savepoint (all or none).
     """
     connection = connections[MemoryAudit.objects.db]
     fields = [MemoryAudit._meta.get_field(name) for name in _COLUMNS]
     in_transaction = connection.in_atomic_block
+    savepoint_made = False
     try:
         connection.ensure_connection()
         size = _batch_size(connection)
+        statements = [
+            (
+                _insert_sql(connection, len(batch)),
+                [f.get_db_prep_save(row[f.attname], connection) for row in batch for f in fields],
+            )
+            for batch in (rows[start : start + size] for start in range(0, len(rows), size))
+        ]
         with connection.cursor() as cursor:
-            for start in range(0, len(rows), size):
-                batch = rows[start : start + size]
-                params = [
-                    f.get_db_prep_save(getattr(row, f.attname), connection) for row in batch for f in fields
-                ]
-                sql = _insert_sql(connection, len(batch))
-                if not in_transaction:
+            if not in_transaction:  # autocommit: all batches or none
+                with transaction.atomic(using=connection.alias):
+                    for sql, params in statements:
+                        cursor.execute(sql, params)
+            elif connection.vendor == "postgresql" and len(statements) == 1:
+                savepoint_made = True
+                sql, params = statements[0]
+                cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {sql}; RELEASE SAVEPOINT {_SAVEPOINT}", params)
+            else:
+                cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
+                savepoint_made = True
+                for sql, params in statements:
                     cursor.execute(sql, params)
-                elif connection.vendor == "postgresql":
-                    cursor.execute(f"SAVEPOINT {_SAVEPOINT}; {sql}; RELEASE SAVEPOINT {_SAVEPOINT}", params)
-                else:
-                    cursor.execute(f"SAVEPOINT {_SAVEPOINT}")
-                    cursor.execute(sql, params)
-                    cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
+                cursor.execute(f"RELEASE SAVEPOINT {_SAVEPOINT}")
     except Exception as exc:  # fail-open: the mutation matters more than its record
-        if in_transaction:
+        if savepoint_made:
             _rollback_to_savepoint(connection)
         _count_failure()
         logger.error(
             "audit_write_failed",
             rows=len(rows),
-            memory_ids=[str(r.memory_id) for r in rows[:5]],
+            memory_ids=[str(r["memory_id"]) for r in rows[:5]],
             error=f"{type(exc).__name__}: {exc}",
         )
-        return None
-    return rows[-1]
+        return False
+    return True
 
 
 def _rollback_to_savepoint(connection) -> None:
