@@ -129,7 +129,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["observability.api.parsers.StrictJSONParser"],
     "DEFAULT_THROTTLE_CLASSES": [
         "observability.api.throttling.AnonThrottle",
         "observability.api.throttling.UserThrottle",

@@ -5,7 +5,8 @@ project's handler404/handler500, so that URLs no view matches answer in the same
 (the admin keeps Django's HTML pages).
 """
 
-from django.core.exceptions import ObjectDoesNotExist, ValidationError
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, ValidationError
 from django.http import Http404, JsonResponse
 from django.urls import Resolver404, resolve
 from django.views import defaults
@@ -36,6 +37,12 @@ def exception_handler(exc, context):
         return Response(
             error_body("invalid", str(exc), fields={exc.field: [exc.message]}),
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return Response(
+            error_body("request_too_large", f"the request body is over {limit} bytes"),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     if isinstance(exc, ObjectDoesNotExist | Http404):
         exc = exceptions.NotFound(str(exc) or None)

@@ -33,8 +33,10 @@ class MemoryAuditView(APIView):
             pk = uuid.UUID(memory_id)
         except ValueError:
             raise Http404 from None
-        rows = selectors.memory_audit(pk)
-        return Response({"memory_id": str(pk), "entries": MemoryAuditSerializer(rows, many=True).data})
+        entries = MemoryAuditSerializer(selectors.memory_audit(pk), many=True).data
+        if not entries:  # history outlives a memory, so only "no history at all" is unknown
+            raise Http404(f"no memory {pk} and no history of one")
+        return Response({"memory_id": str(pk), "entries": entries})
 
 
 class _RecentParams(serializers.Serializer):

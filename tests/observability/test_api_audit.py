@@ -37,9 +37,10 @@ def test_memory_audit_outlives_a_deleted_memory(api):
     assert [e["action"] for e in body["entries"]] == ["created", "deleted"]
 
 
-def test_memory_audit_of_an_id_never_seen_is_an_empty_history(api):
-    memory_id = uuid.uuid4()
-    assert api.get(f"/memory/{memory_id}/audit").json() == {"memory_id": str(memory_id), "entries": []}
+def test_memory_audit_of_an_id_never_seen_is_a_404(api):
+    response = api.get(f"/memory/{uuid.uuid4()}/audit")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
 
 
 def test_memory_audit_of_a_malformed_id_is_a_404(api):

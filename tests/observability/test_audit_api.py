@@ -86,11 +86,12 @@ def test_the_history_outlives_a_deleted_memory(staff_client):
     assert entries[-1]["after"] is None
 
 
-def test_an_unknown_memory_id_has_an_empty_history(staff_client):
+def test_an_id_with_no_memory_and_no_history_is_a_404(staff_client):
+    """A mistyped id must not look like a memory that has no history (issue 5: 404)."""
     response = staff_client.get(history_url(uuid.uuid4()))
 
-    assert response.status_code == 200
-    assert response.json()["entries"] == []
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
 
 
 @pytest.mark.parametrize("bad_id", ["not-a-uuid", "12345", "0" * 33])

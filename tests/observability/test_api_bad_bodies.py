@@ -1,0 +1,27 @@
+"""Bodies that used to escape the one error shape (found by a new-user trial)."""
+
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+MEMORIES = "/api/v1/memories/"
+
+
+def test_deeply_nested_json_is_a_400_not_a_server_error(api):
+    body = "[" * 5000 + "]" * 5000
+
+    response = api.post(MEMORIES, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert "nested too deeply" in response.json()["error"]["message"]
+
+
+def test_a_body_over_the_upload_limit_is_a_413_in_the_error_shape(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"content": "' + "x" * 5000 + '"}'
+
+    response = api.post(MEMORIES, data=body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
