@@ -20,9 +20,12 @@ migrate: setup
 	$(BIN)/python manage.py migrate --verbosity 0
 
 # The demo store: this project's own docs/ ingested, and a small memories file about them.
+# The project first (ingest refuses an unknown --project), the memories after the chunks
+# (their quotes resolve to chunks).
 demo: migrate
+	$(BIN)/python manage.py import_memories --projects docs/demo/projects.jsonl
 	$(BIN)/python manage.py ingest docs --project atocore-docs
-	$(BIN)/python manage.py import_memories docs/demo/memories.jsonl --projects docs/demo/projects.jsonl
+	$(BIN)/python manage.py import_memories docs/demo/memories.jsonl
 	$(BIN)/python manage.py ensure_dev_user
 
 nightly: migrate

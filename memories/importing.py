@@ -4,8 +4,9 @@ The record format is described in ../shared/corpus/README.md. Each record is cre
 candidate (with its ``created_at`` and ``external_key`` = its key), reinforced
 ``reinforcements`` times, then moved to its final status, all with actor ``import``, so
 every step has its audit row. A record whose key is already stored is left alone, which
-makes a second import of the same file a no-op. A malformed record is reported with its
-line number and skipped; the rest go in.
+makes a second import of the same file a no-op. A malformed record (a line that is not
+UTF-8, not JSON or not a valid record) is reported with its line number and skipped; the
+rest go in.
 """
 
 import datetime
@@ -78,9 +79,20 @@ class ProjectsSummary:
 
 
 def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed JSON or the MalformedRecord) for each non-blank line."""
-    with path.open(encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
+    """(line number, parsed JSON or the MalformedRecord) for each non-blank line.
+
+    Lines are decoded one by one, so a line that is not UTF-8 is one malformed record.
+    """
+    with path.open("rb") as raw_lines:
+        for number, raw in enumerate(raw_lines, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield (
+                    number,
+                    MalformedRecord(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"),
+                )
+                continue
             if not line.strip():
                 continue
             try:

@@ -4,12 +4,14 @@ A document is identified by its path relative to the ingested root. Unchanged do
 (same content hash) are not touched; a changed document keeps the chunks whose id (path +
 text) it still has and only adds and removes the others; documents gone from the folder
 are removed with their chunks. Memories are never touched: a memory whose source chunk
-went away keeps its dangling reference, and the integrity scan reports it.
+went away keeps its dangling reference, and the integrity scan reports it. A file that is
+not UTF-8 text is skipped (its stored document, if any, is left as it was), and a path
+stored for another project stops the whole run before anything is written.
 """
 
 import errno
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import structlog
@@ -18,13 +20,29 @@ from django.db import transaction
 from django.utils import timezone
 
 from memories import ingestion
-from memories.models import SourceChunk, SourceDocument
+from memories.models import Project, SourceChunk, SourceDocument
 
 logger = structlog.get_logger(__name__)
 
 
 class NoDocuments(ValueError):
     """The path holds no document to ingest."""
+
+
+class UnknownProject(ValueError):
+    """No project of that name exists."""
+
+    def __init__(self, project: str):
+        super().__init__(f"no project named {project!r}")
+        self.project = project
+
+
+class ProjectConflict(ValueError):
+    """A document path to ingest is already stored for another project (``held_by``, "" for none)."""
+
+    def __init__(self, path: str, held_by: str, *, others: int = 0):
+        super().__init__(f"{path} is already ingested for project {held_by!r}")
+        self.path, self.held_by, self.others = path, held_by, others
 
 
 Progress = Callable[[int, int, str], None]
@@ -39,6 +57,18 @@ class IngestSummary:
     documents_removed: int = 0
     chunks_added: int = 0
     chunks_removed: int = 0
+    documents_skipped: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, why), files not ingested
+
+    def skip(self, file: Path, reason: str) -> None:
+        self.documents_skipped += 1
+        self.skipped.append((str(file), reason))
+
+
+def require_project(name: str) -> None:
+    """Raise UnknownProject unless a project called ``name`` exists."""
+    if not Project.objects.filter(name=name).exists():
+        raise UnknownProject(name)
 
 
 def find_documents(root: Path) -> list[Path]:
@@ -62,8 +92,11 @@ def ingest_path(
     ``root`` is a folder (paths are relative to it) or one file (its path is its name,
     and nothing else is removed). Documents gone from a folder are removed only among
     those of the same ``project`` (no project: those ingested without one), so folders
-    ingested for different projects do not remove each other's documents. Raises
-    FileNotFoundError for a missing ``root``, NoDocuments for one without documents.
+    ingested for different projects do not remove each other's documents. A file that is
+    not UTF-8 text is counted in ``documents_skipped`` and listed in ``skipped``. Raises
+    FileNotFoundError for a missing ``root``, NoDocuments for one without documents, and
+    ProjectConflict, before writing anything, if a path is stored for another project.
+    ``project`` is not checked against the projects (see require_project).
     """
     root = Path(root)
     if not root.exists():
@@ -76,8 +109,13 @@ def ingest_path(
     project = project or ""
     summary = IngestSummary()
     known = {doc.path: doc for doc in SourceDocument.objects.only("id", "path", "content_hash", "project")}
-    for done, file in enumerate(files, start=1):
-        path = file.relative_to(base).as_posix()
+    paths = [(file, file.relative_to(base).as_posix()) for file in files]
+    conflicts = [
+        (path, known[path].project) for _, path in paths if path in known and known[path].project != project
+    ]
+    if conflicts:
+        raise ProjectConflict(*conflicts[0], others=len(conflicts) - 1)
+    for done, (file, path) in enumerate(paths, start=1):
         _ingest_file(file, path=path, existing=known.pop(path, None), project=project, summary=summary)
         if progress is not None:
             progress(done, len(files), path)
@@ -88,8 +126,12 @@ def ingest_path(
 
 
 def _ingest_file(file: Path, *, path: str, existing, project: str, summary: IngestSummary) -> None:
-    text, digest = ingestion.read_text(file)
-    if existing is not None and existing.content_hash == digest and existing.project == project:
+    try:
+        text, digest = ingestion.read_text(file)
+    except ingestion.NotText as exc:
+        summary.skip(file, str(exc))
+        return
+    if existing is not None and existing.content_hash == digest:
         summary.documents_unchanged += 1
         return
     document = ingestion.parse(path, text)

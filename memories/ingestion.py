@@ -42,15 +42,24 @@ class Chunk:
     text: str
 
 
+class NotText(ValueError):
+    """The file is not UTF-8 text; the message says where it fails."""
+
+
 def read_text(path: Path) -> tuple[str, str]:
     """The file's text and the SHA-256 of its bytes.
 
-    UTF-8 with a byte order mark dropped; undecodable bytes and NUL characters (which
-    PostgreSQL text cannot hold) become U+FFFD.
+    UTF-8 with a byte order mark dropped; NUL characters (which PostgreSQL text cannot
+    hold) become U+FFFD. Raises NotText for bytes that are not UTF-8 (a binary file, or
+    text in another encoding), rather than storing a text with holes in it.
     """
     data = path.read_bytes()
-    text = data.decode("utf-8-sig", errors="replace").replace("\x00", "\ufffd")
-    return text, hashlib.sha256(data).hexdigest()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        offset = exc.start + len(data) - len(exc.object)  # exc.object lacks a byte order mark
+        raise NotText(f"not UTF-8 text (byte 0x{data[offset]:02x} at offset {offset})") from None
+    return text.replace("\x00", "\ufffd"), hashlib.sha256(data).hexdigest()
 
 
 def is_document(path: Path) -> bool:

@@ -170,7 +170,10 @@ def load_demo_store(*, corpus_dir, work_dir, limit: int = 300) -> str:
         (work_dir / "memories.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
         source = f"{limit} generated memories (the corpus is absent)"
     call_command("ingest", str(work_dir / "peps-2022"), **quiet)
-    call_command("import_memories", str(work_dir / "memories.jsonl"), projects=str(projects), **quiet)
+    try:
+        call_command("import_memories", str(work_dir / "memories.jsonl"), projects=str(projects), **quiet)
+    except CommandError as exc:  # 1: a slice can cut a supersession chain, that record is skipped
+        assert exc.returncode == 1, exc
     call_command("nightly", **quiet)
     call_command("ingest", str(work_dir / "peps-2026"), **quiet)
     try:

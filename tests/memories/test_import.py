@@ -377,6 +377,23 @@ def test_a_successor_stored_as_superseded_cannot_supersede_again(demo):
     ]
 
 
+def test_a_line_that_is_not_utf8_is_malformed_and_the_others_go_in(demo):
+    path = demo / "m.jsonl"
+    path.write_bytes(
+        json.dumps(record("u/one")).encode()
+        + b"\n"
+        + b'{"key": "caf\xe9"}\n'
+        + json.dumps(record("u/two", content="caf\u00e9"), ensure_ascii=False).encode()
+        + b"\n"
+    )
+
+    summary = import_memories(path)
+
+    assert (summary.imported, summary.skipped) == (2, 1)
+    assert summary.errors == [LineError(2, "not UTF-8 text (byte 0xe9 at offset 12)")]
+    assert memory("u/two").content == "caf\u00e9"
+
+
 # -- projects -----------------------------------------------------------------------
 
 
@@ -409,7 +426,10 @@ def test_import_command_prints_the_summary_and_each_bad_line_on_stderr(demo):
     )
     out, err = io.StringIO(), io.StringIO()
 
-    call_command("import_memories", str(path), "--projects", str(demo / "p.jsonl"), stdout=out, stderr=err)
+    with pytest.raises(CommandError):  # exits 1 for the malformed line, after the summary
+        call_command(
+            "import_memories", str(path), "--projects", str(demo / "p.jsonl"), stdout=out, stderr=err
+        )
 
     assert out.getvalue() == (
         "projects created 1, already present 0\n"
@@ -435,6 +455,53 @@ def test_import_command_with_a_missing_file_raises_a_command_error(tmp_path):
         call_command("import_memories", str(tmp_path / "nope.jsonl"), stdout=io.StringIO())
 
     assert str(error.value) == f"cannot import {tmp_path / 'nope.jsonl'}: no such file"
+
+
+def test_import_command_exits_1_after_the_summary_when_lines_were_malformed(demo):
+    write_jsonl(demo / "p.jsonl", {"name": "extra"}, "{oops")
+    path = write_jsonl(demo / "m.jsonl", "nope", "[]")
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "import_memories", str(path), "--projects", str(demo / "p.jsonl"), stdout=out, stderr=err
+        )
+
+    assert (str(error.value), error.value.returncode) == ("3 malformed line(s) skipped", 1)
+    assert out.getvalue() == (
+        "projects created 1, already present 0\n"
+        "memories imported 0, already present 0, skipped (malformed) 2, unresolved sources 0\n"
+    )
+
+
+def test_import_command_on_a_file_that_is_not_utf8_reports_the_line_instead_of_a_traceback(demo):
+    path = demo / "m.jsonl"
+    path.write_bytes(json.dumps(record("v/one")).encode() + b"\n\xff\xfe\n")
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match="1 malformed line"):
+        call_command("import_memories", str(path), stdout=io.StringIO(), stderr=err)
+
+    assert err.getvalue() == f"{path}: line 2: not UTF-8 text (byte 0xff at offset 0)\n"
+    assert memory("v/one").status == "candidate"
+
+
+@pytest.mark.parametrize("option", [[], ["--projects"]])
+def test_import_command_on_a_folder_says_it_is_a_folder(tmp_path, option):
+    with pytest.raises(CommandError) as error:
+        call_command("import_memories", *option, str(tmp_path), stdout=io.StringIO())
+
+    assert str(error.value) == f"cannot import {tmp_path}: is a directory, not a file"
+
+
+def test_import_command_with_only_projects_creates_them(tmp_path):
+    path = write_jsonl(tmp_path / "p.jsonl", {"name": "typing"})
+    out = io.StringIO()
+
+    call_command("import_memories", "--projects", str(path), stdout=out)
+
+    assert out.getvalue() == "projects created 1, already present 0\n"
+    assert Project.objects.filter(name="typing").exists()
 
 
 # -- the real corpus ----------------------------------------------------------------

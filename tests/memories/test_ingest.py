@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from memories import ingestion
-from memories.ingest_service import IngestSummary, NoDocuments, ingest_path
+from memories.ingest_service import IngestSummary, NoDocuments, ProjectConflict, ingest_path
 from memories.models import Memory, SourceChunk, SourceDocument
 from tests import factories
 
@@ -131,15 +131,25 @@ def test_plain_text_is_one_section_of_paragraphs_titled_by_the_file_name():
     ]
 
 
-def test_a_file_is_read_without_its_byte_order_mark_and_with_nul_and_bad_bytes_replaced(tmp_path):
+def test_a_file_is_read_without_its_byte_order_mark_and_with_nul_replaced(tmp_path):
     path = tmp_path / "a.rst"
-    path.write_bytes(b"\xef\xbb\xbfTitle: Marked\n\nNUL \x00 and \xff here.\n")
+    path.write_bytes(b"\xef\xbb\xbfTitle: Marked\n\nNUL \x00 and caf\xc3\xa9 here.\n")
 
     text, digest = ingestion.read_text(path)
 
-    assert text == "Title: Marked\n\nNUL \ufffd and \ufffd here.\n"
+    assert text == "Title: Marked\n\nNUL \ufffd and caf\u00e9 here.\n"
     assert ingestion.parse("a.rst", text).title == "Marked"
     assert len(digest) == 64
+
+
+def test_a_file_that_is_not_utf8_is_not_text_and_says_where(tmp_path):
+    path = tmp_path / "latin1.md"
+    path.write_bytes(b"\xef\xbb\xbfcaf\xe9\n")
+
+    with pytest.raises(ingestion.NotText) as error:
+        ingestion.read_text(path)
+
+    assert str(error.value) == "not UTF-8 text (byte 0xe9 at offset 6)"
 
 
 # -- chunking -----------------------------------------------------------------------
@@ -370,6 +380,67 @@ def test_progress_is_reported_after_each_document(tmp_path):
     assert reports == [(1, 2, "a.md"), (2, 2, "b.txt")]
 
 
+def _state() -> list[tuple]:
+    return list(
+        SourceDocument.objects.order_by("path").values_list("path", "project", "content_hash", "updated_at")
+    ) + list(SourceChunk.objects.order_by("id").values_list("id", "document_id", "ordinal"))
+
+
+def test_a_path_stored_for_another_project_stops_the_ingest_before_anything_is_written(tmp_path):
+    write(tmp_path / "docs", "overview.md", "# Overview\n\nThe demo.\n")
+    ingest_path(tmp_path / "docs", project="atocore-docs")
+    write(tmp_path / "x", "new.md", "# New\n")
+    write(tmp_path / "x", "overview.md", "# unrelated\n")
+    before = _state()
+
+    with pytest.raises(ProjectConflict) as error:
+        ingest_path(tmp_path / "x", project="atocore")
+
+    assert (error.value.path, error.value.held_by, error.value.others) == ("overview.md", "atocore-docs", 0)
+    assert _state() == before
+
+
+def test_one_file_stored_without_a_project_is_not_taken_over_by_a_project(tmp_path):
+    write(tmp_path, "overview.md", "# Overview\n")
+    ingest_path(tmp_path)
+    write(tmp_path, "overview.md", "# Changed\n")
+    before = _state()
+
+    with pytest.raises(ProjectConflict) as error:
+        ingest_path(tmp_path / "overview.md", project="atocore")
+
+    assert (error.value.path, error.value.held_by) == ("overview.md", "")
+    assert _state() == before
+
+
+def test_files_that_are_not_utf8_are_skipped_and_the_others_ingested(tmp_path):
+    write(tmp_path, "good.md", "# Good\n")
+    (tmp_path / "latin1.md").write_bytes(b"caf\xe9\n")
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+
+    summary = ingest_path(tmp_path)
+
+    assert (summary.documents_added, summary.documents_skipped) == (1, 2)
+    assert summary.skipped == [
+        (str(tmp_path / "image.txt"), "not UTF-8 text (byte 0x89 at offset 0)"),
+        (str(tmp_path / "latin1.md"), "not UTF-8 text (byte 0xe9 at offset 3)"),
+    ]
+    assert list(SourceDocument.objects.values_list("path", flat=True)) == ["good.md"]
+
+
+def test_a_stored_document_whose_file_is_no_longer_utf8_is_left_as_it_was(tmp_path):
+    write(tmp_path, "cafe.md", "# Caf\u00e9\n\nMenu.\n")
+    write(tmp_path, "other.md", "# Other\n")
+    ingest_path(tmp_path)
+    before = _state()
+    (tmp_path / "cafe.md").write_bytes(b"# Caf\xe9\n\nMenu.\n")
+
+    summary = ingest_path(tmp_path)
+
+    assert (summary.documents_unchanged, summary.documents_skipped, summary.documents_removed) == (1, 1, 0)
+    assert _state() == before
+
+
 # -- query counts -------------------------------------------------------------------
 
 
@@ -428,6 +499,7 @@ def test_ingest_command_prints_one_summary_line(tmp_path):
 
 
 def test_ingest_command_stores_the_project(tmp_path):
+    factories.project("atocore")
     write(tmp_path, "a.md", "# A\n")
 
     call_command("ingest", str(tmp_path), "--project", "atocore", stdout=io.StringIO())
@@ -446,6 +518,54 @@ def test_ingest_command_with_a_bad_path_raises_a_one_line_command_error(tmp_path
 def test_ingest_command_with_a_folder_of_no_documents_raises_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="no documents"):
         call_command("ingest", str(tmp_path), stdout=io.StringIO())
+
+
+def test_ingest_command_refuses_a_path_of_another_project_in_one_line(tmp_path):
+    factories.project("atocore")
+    factories.project("atocore-docs")
+    write(tmp_path / "docs", "overview.md", "# Overview\n")
+    call_command("ingest", str(tmp_path / "docs"), "--project", "atocore-docs", stdout=io.StringIO())
+    write(tmp_path / "x", "overview.md", "# unrelated\n")
+
+    with pytest.raises(CommandError) as error:
+        call_command(
+            "ingest", str(tmp_path / "x" / "overview.md"), "--project", "atocore", stdout=io.StringIO()
+        )
+
+    assert str(error.value) == (
+        f"cannot ingest {tmp_path / 'x' / 'overview.md'}: overview.md is already ingested for project "
+        "'atocore-docs'; ingest it with --project atocore-docs; nothing was ingested"
+    )
+    assert error.value.returncode == 1
+    assert chunk_texts("overview.md") == ["# Overview"]
+
+
+def test_ingest_command_with_an_unknown_project_raises_and_writes_nothing(tmp_path):
+    write(tmp_path, "a.md", "# A\n")
+
+    with pytest.raises(CommandError) as error:
+        call_command("ingest", str(tmp_path), "--project", "nosuchproject", stdout=io.StringIO())
+
+    assert str(error.value) == (
+        f"cannot ingest {tmp_path}: no project named 'nosuchproject' "
+        "(create it first, e.g. with import_memories --projects)"
+    )
+    assert not SourceDocument.objects.exists()
+
+
+def test_ingest_command_reports_skipped_files_then_exits_1(tmp_path):
+    write(tmp_path, "good.md", "# Good\n")
+    (tmp_path / "latin1.md").write_bytes(b"caf\xe9\n")
+    out, err = io.StringIO(), io.StringIO()
+
+    with pytest.raises(CommandError) as error:
+        call_command("ingest", str(tmp_path), stdout=out, stderr=err)
+
+    assert out.getvalue() == (
+        "documents added 1, changed 0, unchanged 0, removed 0, skipped 1; chunks added 1, removed 0\n"
+    )
+    assert err.getvalue() == f"{tmp_path / 'latin1.md'}: skipped: not UTF-8 text (byte 0xe9 at offset 3)\n"
+    assert (str(error.value), error.value.returncode) == ("1 file(s) skipped (not UTF-8 text)", 1)
 
 
 # -- the real corpus ----------------------------------------------------------------
