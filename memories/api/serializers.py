@@ -35,10 +35,19 @@ def _content_field(**kwargs) -> serializers.CharField:
     )
 
 
+class StrictFloatField(serializers.FloatField):
+    """A number, not a boolean (DRF would read true as 1.0)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class _MemoryFields(serializers.Serializer):
     memory_type = serializers.ChoiceField(choices=MemoryType.choices)
     project = serializers.CharField(max_length=100, help_text="The name of an existing project.")
-    confidence = serializers.FloatField(min_value=0, max_value=1)
+    confidence = StrictFloatField(min_value=0, max_value=1)
     source_chunk_id = serializers.CharField(max_length=64, allow_null=True)
     note = serializers.CharField(
         max_length=NOTE_MAX_CHARS, allow_blank=True, default="", help_text="Why; kept on the audit row."
@@ -51,7 +60,7 @@ class _MemoryFields(serializers.Serializer):
 
 
 class MemoryCreateSerializer(_MemoryFields):
-    confidence = serializers.FloatField(min_value=0, max_value=1, default=0.5)
+    confidence = StrictFloatField(min_value=0, max_value=1, default=0.5)
     source_chunk_id = serializers.CharField(max_length=64, allow_null=True, default=None)
     status = serializers.ChoiceField(
         choices=CREATABLE_STATUSES,

@@ -82,6 +82,9 @@ class MemoryViewSet(viewsets.GenericViewSet):
     def create(self, request):
         """Create a memory (a candidate unless status says active)."""
         body = MemoryCreateSerializer(data=request.data)
+        if isinstance(request.data, dict) and (unknown := sorted(set(request.data) - set(body.fields))):
+            # As for PATCH: a misspelt or read-only field must not be dropped silently.
+            raise ValidationError({name: ["is not a field a memory is created with"] for name in unknown})
         body.is_valid(raise_exception=True)
         memory = services.create_memory(**body.validated_data, **self._actor())
         return Response(MemorySerializer(memory).data, status=status.HTTP_201_CREATED)

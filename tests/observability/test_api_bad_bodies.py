@@ -1,6 +1,11 @@
 """Bodies that used to escape the one error shape (found by a new-user trial)."""
 
+import uuid
+
 import pytest
+
+from memories.models import Memory
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -25,3 +30,26 @@ def test_a_body_over_the_upload_limit_is_a_413_in_the_error_shape(api, settings)
 
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "request_too_large"
+
+
+def _new_memory(**extra) -> dict:
+    return {"memory_type": "fact", "content": "c", "project": "demo", **extra}
+
+
+def test_creating_a_memory_with_an_unknown_field_is_a_400_naming_it(api):
+    factories.project("demo")
+
+    response = api.post(MEMORIES, data=_new_memory(bogus=1, id=str(uuid.uuid4())), format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()["error"]["fields"]) == {"bogus", "id"}
+    assert not Memory.objects.exists()
+
+
+def test_a_boolean_confidence_is_a_400_not_1(api):
+    factories.project("demo")
+
+    response = api.post(MEMORIES, data=_new_memory(confidence=True), format="json")
+
+    assert response.status_code == 400
+    assert "confidence" in response.json()["error"]["fields"]
