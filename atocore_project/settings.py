@@ -125,7 +125,7 @@ STATIC_ROOT = ATOCORE_DATA_DIR / "static"
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns an anonymous request into a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "observability.api.throttling.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -53,3 +53,15 @@ def test_a_boolean_confidence_is_a_400_not_1(api):
 
     assert response.status_code == 400
     assert "confidence" in response.json()["error"]["fields"]
+
+
+def test_bad_tokens_are_throttled_by_address(settings, anon_api):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "3/minute"},
+    }
+    anon_api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+
+    codes = [anon_api.get(MEMORIES).status_code for _ in range(5)]
+
+    assert codes == [401, 401, 401, 429, 429]
