@@ -2,43 +2,22 @@
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.conf import settings
+from observability import redaction
+from observability.webhooks import REDACTED, display_url
 
 _URL = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+")
-_WEBHOOK_PATH = re.compile(r"^(/api(?:/v\d+)?/webhooks/[^/]+/)[^/?#]+")
 
 
-def redact_url(url: str) -> str:
-    """A URL without its secrets: a webhook token becomes ****, any other path and query too."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "****"
-    port = _safe_port(parts)
-    base = f"{parts.scheme}://{parts.hostname or ''}{f':{port}' if port else ''}"
-    match = _WEBHOOK_PATH.match(parts.path)
-    if match:
-        return f"{base}{match.group(1)}****"
-    return f"{base}/****" if parts.path.strip("/") or parts.query else base
-
-
-def _safe_port(parts) -> int | None:
-    try:
-        return parts.port
-    except ValueError:
-        return None
+def _shown(url: str) -> str:
+    if url.endswith(REDACTED):  # already redacted (the configured webhook, below)
+        return url
+    shown = display_url(url)
+    return shown if shown.startswith(("http://", "https://")) else f"{url.split('://', 1)[0]}://{REDACTED}"
 
 
 def redact(text: Any) -> str:
-    """Text with every URL in it redacted, and the configured webhook URL removed outright."""
-    text = "" if text is None else str(text)
-    secret = getattr(settings, "ATOCORE_ALERT_WEBHOOK", "") or ""
-    if secret:
-        text = text.replace(secret, redact_url(secret))
-        # The token alone (last path segment) is as secret as the whole URL.
-        token = urlsplit(secret).path.rstrip("/").rsplit("/", 1)[-1]
-        if len(token) >= 8:
-            text = text.replace(token, "****")
-    return _URL.sub(lambda m: redact_url(m.group(0)), text)
+    """Text with the configured webhook's secrets removed (as the alert sinks remove them) and
+    the path and query of every other URL hidden too: any URL in an error may be a credential."""
+    text = redaction.current()("" if text is None else str(text))
+    return _URL.sub(lambda m: _shown(m.group(0)), text)
