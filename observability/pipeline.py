@@ -10,9 +10,9 @@ from typing import Any
 
 from django.conf import settings
 
-from observability.alerts import SYSTEM_PROJECT, emit_alert
+from observability import harness as harness_store
+from observability.alerts import emit_alert
 
-HARNESS_CATEGORY, HARNESS_KEY = "status", "harness_result"
 OK, WARNING, SKIPPED = "ok", "warning", "skipped"
 
 
@@ -23,7 +23,7 @@ def harness_status(result: Any, *, threshold: float) -> dict:
         return {
             **base,
             "status": SKIPPED,
-            "note": f"no {SYSTEM_PROJECT}/{HARNESS_CATEGORY}/{HARNESS_KEY} yet",
+            "note": f"no {harness_store.SYSTEM_PROJECT}/{harness_store.CATEGORY}/{harness_store.KEY} yet",
         }
     try:
         passed, total = int(result["passed"]), int(result["total"])
@@ -48,10 +48,11 @@ def queue_status(size: int, *, limit: int) -> dict:
 
 def run_pipeline_alerts() -> dict:
     """Check the pipeline, emit one warning per problem, return the report."""
-    from memories.selectors import candidate_queue_size, get_project_state
+    from memories.selectors import candidate_queue_size
 
-    stored = get_project_state(project=SYSTEM_PROJECT, category=HARNESS_CATEGORY, key=HARNESS_KEY)
-    harness = harness_status(stored, threshold=settings.ATOCORE_HARNESS_MIN_PASS_RATE)
+    harness = harness_status(
+        harness_store.latest_harness_result(), threshold=settings.ATOCORE_HARNESS_MIN_PASS_RATE
+    )
     queue = queue_status(candidate_queue_size(), limit=settings.ATOCORE_CANDIDATE_QUEUE_MAX)
     alerts = 0
     if harness["status"] == WARNING:
